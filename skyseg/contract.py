@@ -1,0 +1,54 @@
+"""The serving contract, derived from the training config (the one source of truth).
+
+Everything a Triton model needs to reproduce the training-time preprocessing (input size,
+mean/std, channel order, class order) is read here from an MMSeg config and then written into
+config.pbtxt parameters by ``skyseg build-repo``; the Python models read it back from there.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from skyseg_client.protocol import ENSEMBLE, ENSEMBLE_RAW, FRAME, IMAGE, MASK, MAX_BATCH_SIZE  # noqa: F401
+
+#: Internal tensors between the ensemble steps (never seen by clients).
+MODEL_INPUT = "input"  #: FP32 [batch, 3, H, W], normalised RGB
+MODEL_OUTPUT = "logits"  #: FP32 [batch, classes, H/stride, W/stride]
+GEOMETRY = "GEOMETRY"  #: INT32 [batch, 4]: original h, w and letterboxed h, w
+#: Step model names in the repository.
+PREPROCESS, PREPROCESS_RAW, NETWORK, POSTPROCESS = "preprocess", "preprocess_raw", "bisenetv2", "postprocess"
+
+
+@dataclass(frozen=True)
+class Contract:
+    input_height: int
+    input_width: int
+    mean: tuple[float, float, float]  #: RGB, 0..255 scale
+    std: tuple[float, float, float]
+    classes: tuple[str, ...]
+    sky_index: int
+
+    @classmethod
+    def from_config(cls, cfg) -> "Contract":
+        preprocessor = cfg.model.data_preprocessor
+        if not preprocessor.get("bgr_to_rgb", False):
+            raise ValueError("the serving ops feed RGB; the config's data_preprocessor must set bgr_to_rgb=True")
+        from .train.labels import CLASSES
+
+        height, width = cfg.input_size
+        return cls(int(height), int(width), tuple(map(float, preprocessor.mean)),
+                   tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"))
+
+    @classmethod
+    def from_config_file(cls, path: str | Path) -> "Contract":
+        from .train.runner import load_config
+
+        return cls.from_config(load_config(path))
+
+    @property
+    def input_hw(self) -> tuple[int, int]:
+        return self.input_height, self.input_width
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)

@@ -1,0 +1,1 @@
+"""Training side: datasets, converters, MMSeg configs, training and evaluation."""

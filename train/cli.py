@@ -1,0 +1,59 @@
+"""``skyseg prepare-data`` and ``skyseg train``."""
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+DEFAULT_SHARED = Path("../shared/data")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("prepare-data", help="convert datasets into the common sky format")
+    p.add_argument("--out", type=Path, default=Path("data/sky"), help="output root (default data/sky)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument("--shared", type=Path, default=DEFAULT_SHARED,
+                       help="the project's shared data folder (CamVid, cityscapes_sky, ade20k_sky)")
+    group.add_argument("--cityscapes", type=Path, help="a raw Cityscapes root (leftImg8bit/, gtFine/)")
+    group.add_argument("--camvid", type=Path, help="a CamVid root in SegNet layout")
+    group.add_argument("--masks", nargs=3, metavar=("IMAGES", "MASKS", "NAME"),
+                       help="a folder of images and same-stem binary masks, written as NAME")
+    p.set_defaults(func=_prepare)
+
+    p = subparsers.add_parser("train", help="train a model with MMEngine (resumes from WORK_DIR)")
+    p.add_argument("config", nargs="?", type=Path, help="MMSeg config (default: the shipped one)")
+    p.add_argument("--work-dir", type=Path, default=Path("work_dirs/sky"))
+    p.add_argument("--data-root", help="converted data root (default: the config's data_root)")
+    p.add_argument("--max-iters", type=int, help="override the schedule length")
+    p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    p.add_argument("--cfg-options", type=json.loads, default=None,
+                   help='JSON dict merged into the config, e.g. \'{"train_dataloader.batch_size": 2}\'')
+    p.set_defaults(func=_train)
+
+
+def _prepare(args: argparse.Namespace) -> int:
+    from . import convert_data
+
+    if args.cityscapes:
+        counts = convert_data.convert_cityscapes(args.cityscapes, args.out)
+    elif args.camvid:
+        counts = convert_data.convert_camvid(args.camvid, args.out)
+    elif args.masks:
+        images, masks, name = args.masks
+        counts = convert_data.convert_binary_folder(Path(images), Path(masks), args.out, name)
+    else:
+        if not args.shared.is_dir():
+            raise FileNotFoundError(f"shared data folder {args.shared} not found")
+        counts = convert_data.prepare_shared(args.shared, args.out)
+    for name, count in counts.items():
+        print(f"{name:28s} {count:5d} images -> {args.out / name}")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    from .runner import DEFAULT_CONFIG, train
+
+    work_dir = train(args.config or DEFAULT_CONFIG, args.work_dir, data_root=args.data_root,
+                     max_iters=args.max_iters, resume=not args.no_resume, options=args.cfg_options)
+    print(f"checkpoints in {work_dir}")
+    return 0

@@ -1,0 +1,143 @@
+"""Turn the source layouts into one on-disk format that ``SkyDataset`` reads.
+
+Output: ``<out>/<name>/images/<stem>.jpg`` and ``<out>/<name>/masks/<stem>.png`` with
+0 = not_sky, 1 = sky, 255 = ignore. JPEG sources are copied byte for byte (so training sees the
+same bytes the server would); other images are re-encoded as JPEG quality 95.
+"""
+from __future__ import annotations
+
+import hashlib
+import shutil
+from pathlib import Path
+from typing import Callable, Iterable, Sequence
+
+import cv2
+import numpy as np
+from tqdm import tqdm
+
+from .labels import IGNORE, NOT_SKY, SKY
+
+LabelMap = Callable[[np.ndarray], np.ndarray]
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+
+#: CamVid (SegNet layout): class 0 is Sky, 11 is Unlabelled.
+CAMVID_SKY, CAMVID_IGNORE = 0, 11
+#: Cityscapes labelIds: 23 is sky; 0 unlabeled, 2 rectification border, 3 out of roi are void.
+CITYSCAPES_SKY, CITYSCAPES_VOID = 23, (0, 2, 3)
+
+
+def binary_mask_labels(mask: np.ndarray) -> np.ndarray:
+    """Binary or soft masks (sky = 255, or >= 128 for soft ones)."""
+    return np.where(mask >= 128, SKY, NOT_SKY).astype(np.uint8)
+
+
+def camvid_labels(index: np.ndarray) -> np.ndarray:
+    out = np.where(index == CAMVID_SKY, SKY, NOT_SKY).astype(np.uint8)
+    out[index == CAMVID_IGNORE] = IGNORE
+    return out
+
+
+def cityscapes_labels(label_ids: np.ndarray) -> np.ndarray:
+    out = np.where(label_ids == CITYSCAPES_SKY, SKY, NOT_SKY).astype(np.uint8)
+    out[np.isin(label_ids, CITYSCAPES_VOID)] = IGNORE
+    return out
+
+
+def _read_single_channel(path: Path) -> np.ndarray:
+    mask = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if mask is None:
+        raise ValueError(f"cannot read mask {path}")
+    if mask.ndim == 3:  # some binary masks are saved as RGB(A)
+        mask = mask[..., 0]
+    return mask
+
+
+def write_pairs(pairs: Sequence[tuple[Path, Path]], label_map: LabelMap, out_dir: Path,
+                desc: str) -> int:
+    """Write (image, source label) pairs to ``out_dir`` in the common format; returns the count."""
+    (out_dir / "images").mkdir(parents=True, exist_ok=True)
+    (out_dir / "masks").mkdir(parents=True, exist_ok=True)
+    for image_path, label_path in tqdm(pairs, desc=desc, unit="img", leave=False):
+        stem = image_path.stem.replace("_leftImg8bit", "")
+        target = out_dir / "images" / f"{stem}.jpg"
+        if image_path.suffix.lower() in (".jpg", ".jpeg"):
+            shutil.copyfile(image_path, target)
+        else:
+            image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+            if image is None:
+                raise ValueError(f"cannot read image {image_path}")
+            cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
+        labels = label_map(_read_single_channel(label_path))
+        cv2.imwrite(str(out_dir / "masks" / f"{stem}.png"), labels)
+    return len(pairs)
+
+
+def _paired_by_stem(images_dir: Path, labels_dir: Path) -> list[tuple[Path, Path]]:
+    images = sorted(p for p in images_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    pairs = []
+    for image in images:
+        label = labels_dir / f"{image.stem}.png"
+        if not label.exists():
+            raise FileNotFoundError(f"no label {label} for image {image}")
+        pairs.append((image, label))
+    if not pairs:
+        raise FileNotFoundError(f"no images in {images_dir}")
+    return pairs
+
+
+def held_out(stems: Iterable[str], fraction: float = 0.2) -> set[str]:
+    """A fixed, order-independent subset: the ``fraction`` of stems with the smallest SHA-1."""
+    ranked = sorted(stems, key=lambda s: hashlib.sha1(s.encode()).hexdigest())
+    return set(ranked[: round(len(ranked) * fraction)])
+
+
+def convert_binary_folder(images_dir: Path, masks_dir: Path, out_root: Path, name: str,
+                          heldout_fraction: float = 0.0) -> dict[str, int]:
+    """A folder of images plus same-stem binary/soft masks -> ``name`` (and ``name_heldout``)."""
+    pairs = _paired_by_stem(images_dir, masks_dir)
+    heldout = held_out([p[0].stem for p in pairs], heldout_fraction)
+    counts = {name: write_pairs([p for p in pairs if p[0].stem not in heldout],
+                                binary_mask_labels, out_root / name, name)}
+    if heldout:
+        counts[f"{name}_heldout"] = write_pairs([p for p in pairs if p[0].stem in heldout],
+                                                binary_mask_labels, out_root / f"{name}_heldout",
+                                                f"{name}_heldout")
+    return counts
+
+
+def convert_camvid(root: Path, out_root: Path,
+                   splits: Sequence[str] = ("train", "val", "test")) -> dict[str, int]:
+    """SegNet's CamVid layout: ``<split>/*.jpg|png`` with ``<split>annot/*.png`` class indices."""
+    return {f"camvid_{s}": write_pairs(_paired_by_stem(root / s, root / f"{s}annot"),
+                                       camvid_labels, out_root / f"camvid_{s}", f"camvid_{s}")
+            for s in splits}
+
+
+def convert_cityscapes(root: Path, out_root: Path,
+                       splits: Sequence[str] = ("train", "val")) -> dict[str, int]:
+    """Raw Cityscapes: ``leftImg8bit/<split>/<city>/*_leftImg8bit.png`` + ``gtFine/..._labelIds.png``."""
+    counts = {}
+    for split in splits:
+        pairs = []
+        for image in sorted((root / "leftImg8bit" / split).glob("*/*_leftImg8bit.png")):
+            base = image.name.replace("_leftImg8bit.png", "")
+            label = root / "gtFine" / split / image.parent.name / f"{base}_gtFine_labelIds.png"
+            if not label.exists():
+                raise FileNotFoundError(f"no label {label} for image {image}")
+            pairs.append((image, label))
+        if not pairs:
+            raise FileNotFoundError(f"no images under {root / 'leftImg8bit' / split}")
+        counts[f"cityscapes_{split}"] = write_pairs(pairs, cityscapes_labels,
+                                                    out_root / f"cityscapes_{split}",
+                                                    f"cityscapes_{split}")
+    return counts
+
+
+def prepare_shared(shared_data: Path, out_root: Path) -> dict[str, int]:
+    """Convert the project's shared data folder; 20% of cityscapes_sky and ade20k_sky are held out."""
+    counts = convert_camvid(shared_data / "camvid", out_root)
+    for name in ("cityscapes_sky", "ade20k_sky"):
+        split = shared_data / name / "train"
+        counts.update(convert_binary_folder(split / "images", split / "masks", out_root, name,
+                                            heldout_fraction=0.2))
+    return counts

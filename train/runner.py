@@ -1,0 +1,67 @@
+"""Build an MMEngine Runner from a skyseg config and train it (resumable, AMP on CUDA)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from skyseg import mmcompat
+
+DEFAULT_CONFIG = Path(__file__).parent / "configs" / "bisenetv2_fcn_1xb4-2k_sky-384x512.py"
+
+
+def _set_data_root(node: Any, data_root: str) -> None:
+    """Configs use `data_root` at parse time; rewrite every dataset that carries one."""
+    if isinstance(node, dict):
+        if "data_root" in node:
+            node["data_root"] = data_root
+        for value in node.values():
+            _set_data_root(value, data_root)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _set_data_root(value, data_root)
+
+
+def load_config(config: str | Path, data_root: str | None = None,
+                options: dict[str, Any] | None = None):
+    """Load a config with optional data root and ``--cfg-options``-style overrides."""
+    mmcompat.setup()
+    from mmengine.config import Config
+
+    cfg = Config.fromfile(str(config))
+    if data_root:
+        cfg.data_root = data_root
+        _set_data_root(cfg._cfg_dict, data_root)
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def train(config: str | Path, work_dir: str | Path, data_root: str | None = None,
+          max_iters: int | None = None, resume: bool = True,
+          options: dict[str, Any] | None = None) -> Path:
+    """Train; with ``resume`` the run continues from the last checkpoint in ``work_dir``."""
+    import torch
+    from mmengine.runner import Runner
+
+    cfg = load_config(config, data_root, options)
+    cfg.work_dir = str(work_dir)
+    if max_iters:
+        _shorten_schedule(cfg, max_iters)
+    if torch.cuda.is_available():
+        cfg.optim_wrapper.type = "AmpOptimWrapper"
+        cfg.optim_wrapper.loss_scale = "dynamic"
+    cfg.resume = resume and (Path(work_dir) / "last_checkpoint").exists()
+    runner = Runner.from_cfg(cfg)
+    with mmcompat.training_checkpoints():  # resume reads this work_dir's own checkpoints
+        runner.train()
+    return Path(work_dir)
+
+
+def _shorten_schedule(cfg, max_iters: int) -> None:
+    cfg.train_cfg.max_iters = max_iters
+    cfg.train_cfg.val_interval = max_iters + 1
+    for scheduler in cfg.param_scheduler:
+        scheduler["end"] = min(scheduler.get("end", max_iters), max_iters)
+        scheduler["begin"] = min(scheduler.get("begin", 0), max(max_iters - 1, 0))
+    checkpoint = cfg.default_hooks.checkpoint
+    checkpoint.interval = min(checkpoint.interval, max_iters)
