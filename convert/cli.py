@@ -1,0 +1,84 @@
+"""``skyseg export`` and ``skyseg build-repo``."""
+from __future__ import annotations
+
+import argparse
+import glob
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from skyseg.train.runner import DEFAULT_CONFIG
+
+from .repository import ONNX_FILE, SOURCE_REPOSITORY, ServingOptions
+
+log = logging.getLogger("skyseg.convert")
+DEFAULT_ONNX = SOURCE_REPOSITORY / "bisenetv2" / "1" / ONNX_FILE
+DEFAULT_PARITY_IMAGES = "../shared/data/camvid/test/*.jpg"
+
+
+def register_export(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("export", help="export a checkpoint to ONNX and check parity with PyTorch")
+    p.add_argument("checkpoint", type=Path, help="training or inference checkpoint (.pth)")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.add_argument("--out", type=Path, default=DEFAULT_ONNX, help=f"ONNX file (default {DEFAULT_ONNX})")
+    p.add_argument("--inference-checkpoint", type=Path,
+                   help="also write a weights-only checkpoint (no optimizer state) here")
+    p.add_argument("--parity-images", default=DEFAULT_PARITY_IMAGES,
+                   help="glob of real images for the parity check (8 are used)")
+    p.add_argument("--no-simplify", action="store_true")
+    p.set_defaults(func=_export)
+
+
+def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("build-repo", help="write the Triton model repository from the training config")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX)
+    p.add_argument("--out", type=Path, default=SOURCE_REPOSITORY)
+    defaults = ServingOptions()
+    for field, value in vars(defaults).items():
+        p.add_argument("--" + field.replace("_", "-"), type=int, default=value)
+    p.set_defaults(func=_build_repo)
+
+
+def parity_images(pattern: str, count: int = 8) -> list[np.ndarray]:
+    """Real RGB images when available; otherwise synthetic ones, said out loud."""
+    import cv2
+
+    paths = sorted(glob.glob(pattern))[:count]
+    if paths:
+        return [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in paths]
+    log.warning("no images match %s: checking parity on %d synthetic images instead", pattern, count)
+    rng = np.random.default_rng(0)
+    return [rng.integers(0, 256, (rng.integers(64, 700), rng.integers(64, 900), 3), dtype=np.uint8)
+            for _ in range(count)]
+
+
+def _export(args: argparse.Namespace) -> int:
+    from skyseg.contract import Contract
+
+    from .export import export_onnx
+    from .network import build_network, save_inference_checkpoint
+    from .parity import check_parity
+
+    contract = Contract.from_config_file(args.config)
+    net = build_network(args.config, args.checkpoint)
+    onnx_path = export_onnx(net, contract, args.out, simplify=not args.no_simplify)
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)")
+    print(check_parity(net, onnx_path, contract, parity_images(args.parity_images)))
+    if args.inference_checkpoint:
+        out = save_inference_checkpoint(args.checkpoint, args.inference_checkpoint,
+                                        meta={"contract": contract.to_json(), "config": Path(args.config).name})
+        print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
+    return 0
+
+
+def _build_repo(args: argparse.Namespace) -> int:
+    from skyseg.contract import Contract
+
+    from .repository import build_repository
+
+    opts = ServingOptions(**{f: getattr(args, f) for f in vars(ServingOptions())})
+    for path in build_repository(Contract.from_config_file(args.config), args.onnx, args.out, opts):
+        print(f"wrote {path}")
+    return 0

@@ -1,0 +1,46 @@
+"""Export the inference network to one simplified ONNX file with a dynamic batch axis."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import onnx
+import torch
+
+from skyseg.contract import MODEL_INPUT, MODEL_OUTPUT, Contract
+
+from .network import LogitsNet
+
+log = logging.getLogger(__name__)
+OPSET = 17  # TensorRT 8.6+ and ONNX Runtime 1.16+ both take it
+
+
+def export_onnx(net: LogitsNet, contract: Contract, out: str | Path, simplify: bool = True) -> Path:
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    dummy = torch.zeros(1, 3, *contract.input_hw)
+    with torch.no_grad():
+        torch.onnx.export(net, (dummy,), str(out), input_names=[MODEL_INPUT],
+                          output_names=[MODEL_OUTPUT], opset_version=OPSET, dynamo=False,
+                          dynamic_axes={MODEL_INPUT: {0: "batch"}, MODEL_OUTPUT: {0: "batch"}})
+    model = onnx.load(str(out))
+    if simplify:
+        import onnxslim
+
+        before = len(model.graph.node)
+        model = onnxslim.slim(model)
+        log.info("onnxslim: %d -> %d nodes", before, len(model.graph.node))
+    model.doc_string = "skyseg BiSeNetV2; contract: " + contract.to_json()
+    onnx.checker.check_model(model)
+    onnx.save(model, str(out))
+    return out
+
+
+def output_shape(onnx_path: str | Path) -> tuple[int, int, int]:
+    """(classes, h, w) of the logits, read from the file so configs follow the real model."""
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    (output,) = [o for o in graph.output if o.name == MODEL_OUTPUT]
+    dims = [d.dim_value for d in output.type.tensor_type.shape.dim][1:]
+    if len(dims) != 3 or min(dims) <= 0:
+        raise ValueError(f"{onnx_path}: expected logits [batch, C, h, w] with static C, h, w, got {dims}")
+    return tuple(dims)  # type: ignore[return-value]

@@ -1,0 +1,57 @@
+"""Build the inference network (backbone + decode head) from a config and a checkpoint."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from skyseg.train.runner import load_config
+
+TRAINING_ONLY_PREFIXES = ("auxiliary_head.",)
+
+
+class LogitsNet(nn.Module):
+    """Normalised RGB [N, 3, H, W] -> logits at the decode head's stride [N, C, H/8, W/8].
+
+    The upsampling to the image size lives in postprocess, where it goes straight to the
+    original resolution instead of via the model's input size.
+    """
+
+    def __init__(self, segmentor: nn.Module) -> None:
+        super().__init__()
+        self.backbone = segmentor.backbone
+        self.decode_head = segmentor.decode_head
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decode_head(self.backbone(x))
+
+
+def load_state_dict(checkpoint: str | Path) -> dict[str, torch.Tensor]:
+    """Weights of a training or inference checkpoint, without training-only heads."""
+    from skyseg import mmcompat
+
+    mmcompat.setup()
+    with mmcompat.training_checkpoints():
+        blob = torch.load(str(checkpoint), map_location="cpu", weights_only=True)
+    state = blob.get("state_dict", blob)
+    return {k: v for k, v in state.items() if not k.startswith(TRAINING_ONLY_PREFIXES)}
+
+
+def build_network(config: str | Path, checkpoint: str | Path | None = None) -> LogitsNet:
+    cfg = load_config(config)
+    cfg.model.auxiliary_head = None
+    from mmseg.registry import MODELS
+
+    segmentor = MODELS.build(cfg.model)
+    if checkpoint is not None:
+        segmentor.load_state_dict(load_state_dict(checkpoint), strict=True)
+    return LogitsNet(segmentor).eval()
+
+
+def save_inference_checkpoint(checkpoint: str | Path, out: str | Path, meta: dict) -> Path:
+    """Backbone + decode head only (no optimizer state): ~1/10 of a training checkpoint."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": load_state_dict(checkpoint), "meta": meta}, out)
+    return out
