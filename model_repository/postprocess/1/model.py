@@ -1,0 +1,32 @@
+"""Upsample the logits to each image's original size and threshold them into a 0/255 sky mask."""
+import json
+
+import numpy as np
+import triton_python_backend_utils as pb_utils
+
+from skyseg_ops import logits_to_mask
+
+
+class TritonPythonModel:
+    def initialize(self, args):
+        config = json.loads(args["model_config"])
+        params = {k: v["string_value"] for k, v in config["parameters"].items()}
+        self.input_hw = (int(params["input_height"]), int(params["input_width"]))
+        self.sky_index = int(params["sky_index"])
+        self.logits_in, self.geometry_in = (i["name"] for i in config["input"])
+        self.mask_out = config["output"][0]["name"]
+
+    def execute(self, requests):
+        return [self._respond(request) for request in requests]
+
+    def _respond(self, request):
+        logits = pb_utils.get_input_tensor_by_name(request, self.logits_in).as_numpy()
+        geometry = pb_utils.get_input_tensor_by_name(request, self.geometry_in).as_numpy()
+        if len({tuple(g[:2]) for g in geometry}) > 1:
+            error = pb_utils.TritonError("images batched in one request must share a size; "
+                                         "send one image per request and let the server batch",
+                                         pb_utils.TritonError.INVALID_ARG)
+            return pb_utils.InferenceResponse(output_tensors=[], error=error)
+        masks = np.stack([logits_to_mask(l, g, self.input_hw, self.sky_index)
+                          for l, g in zip(logits, geometry)])
+        return pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(self.mask_out, masks)])
