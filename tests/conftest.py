@@ -1,0 +1,38 @@
+"""Fixtures: a real tritonserver on free loopback ports, and the shared real data (or a skip)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not (SHARED_DATA / "camvid").is_dir():
+        pytest.skip(f"real-data test: {SHARED_DATA} is absent (only the project's machines have it)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def triton_server(tmp_path_factory):
+    from skyseg.serving import DEFAULT_REPOSITORY, TritonServer, free_port
+
+    if not (DEFAULT_REPOSITORY / "bisenetv2" / "1" / "model.onnx").exists():
+        pytest.fail("the embedded model model_repository/bisenetv2/1/model.onnx is missing")
+    log_file = tmp_path_factory.mktemp("triton") / "tritonserver.log"
+    server = TritonServer(DEFAULT_REPOSITORY, http_port=free_port(), grpc_port=free_port(),
+                          metrics_port=free_port(), log_file=log_file)
+    with server:
+        yield server
+    assert server.process.returncode is not None
+
+
+@pytest.fixture(scope="session")
+def grpc_client(triton_server):
+    from skyseg_client import SkySegClient
+
+    with SkySegClient(triton_server.grpc_url, protocol="grpc", max_in_flight=4) as client:
+        yield client

@@ -1,0 +1,69 @@
+"""The three source layouts become one format with the right labels."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from skyseg.train import convert_data
+from skyseg.train.labels import IGNORE, NOT_SKY, SKY
+
+
+def _image(path: Path, h=24, w=32, seed=0) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), np.random.default_rng(seed).integers(0, 255, (h, w, 3), dtype=np.uint8))
+    return path
+
+
+def _label(path: Path, values: np.ndarray) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), values.astype(np.uint8))
+    return path
+
+
+def _read(path: Path) -> np.ndarray:
+    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+
+
+def test_binary_folder_soft_masks_threshold_at_128(tmp_path):
+    soft = np.array([[0, 127, 128, 255]] * 4)
+    _image(tmp_path / "src/images/a.jpg", 4, 4)
+    _label(tmp_path / "src/masks/a.png", soft)
+    counts = convert_data.convert_binary_folder(tmp_path / "src/images", tmp_path / "src/masks",
+                                                tmp_path / "out", "folder")
+    assert counts == {"folder": 1}
+    assert _read(tmp_path / "out/folder/masks/a.png")[0].tolist() == [NOT_SKY, NOT_SKY, SKY, SKY]
+    assert (tmp_path / "out/folder/images/a.jpg").read_bytes() == (tmp_path / "src/images/a.jpg").read_bytes()
+
+
+def test_camvid_sky_is_zero_and_eleven_is_ignored(tmp_path):
+    _image(tmp_path / "camvid/test/x.png", 2, 3)
+    _label(tmp_path / "camvid/testannot/x.png", np.array([[0, 1, 11], [5, 0, 10]]))
+    convert_data.convert_camvid(tmp_path / "camvid", tmp_path / "out", splits=["test"])
+    assert _read(tmp_path / "out/camvid_test/masks/x.png").tolist() == [[SKY, NOT_SKY, IGNORE],
+                                                                        [NOT_SKY, SKY, NOT_SKY]]
+    assert _read(tmp_path / "out/camvid_test/images/x.jpg").shape == (2, 3, 3)  # PNG re-encoded
+
+
+def test_raw_cityscapes_layout(tmp_path):
+    root = tmp_path / "cityscapes"
+    _image(root / "leftImg8bit/val/aachen/aachen_000000_000019_leftImg8bit.png", 2, 3)
+    _label(root / "gtFine/val/aachen/aachen_000000_000019_gtFine_labelIds.png",
+           np.array([[23, 7, 0], [3, 23, 26]]))
+    assert convert_data.convert_cityscapes(root, tmp_path / "out", splits=["val"]) == {"cityscapes_val": 1}
+    mask = _read(tmp_path / "out/cityscapes_val/masks/aachen_000000_000019.png")
+    assert mask.tolist() == [[SKY, NOT_SKY, IGNORE], [IGNORE, SKY, NOT_SKY]]
+
+
+def test_missing_label_is_an_error_not_a_silent_skip(tmp_path):
+    _image(tmp_path / "src/images/a.jpg")
+    (tmp_path / "src/masks").mkdir(parents=True)
+    with pytest.raises(FileNotFoundError, match="no label"):
+        convert_data.convert_binary_folder(tmp_path / "src/images", tmp_path / "src/masks", tmp_path / "o", "x")
+
+
+def test_held_out_split_is_fixed_and_twenty_percent():
+    stems = [f"img_{i:03d}" for i in range(100)]
+    first = convert_data.held_out(stems)
+    assert len(first) == 20
+    assert convert_data.held_out(list(reversed(stems))) == first
