@@ -1,0 +1,52 @@
+"""``skyseg video IN -o OUT.mp4``: an overlay video, several frames in flight."""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import cv2
+
+from .client import SkySegClient
+from .overlay import overlay
+from .progress import progress
+from .segment_command import add_connection_args
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("video", help="segment a video's frames into an overlay video")
+    p.add_argument("video", type=Path)
+    p.add_argument("-o", "--out", type=Path, required=True, help="output video (.mp4)")
+    add_connection_args(p)
+    p.add_argument("--in-flight", type=int, default=4, help="frames in flight")
+    p.add_argument("--masks-dir", type=Path, help="also write every mask as PNG here")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    capture = cv2.VideoCapture(str(args.video))
+    if not capture.isOpened():
+        raise FileNotFoundError(f"cannot open video {args.video}")
+    fps = capture.get(cv2.CAP_PROP_FPS) or 25.0
+    size = (int(capture.get(cv2.CAP_PROP_FRAME_WIDTH)), int(capture.get(cv2.CAP_PROP_FRAME_HEIGHT)))
+    total = int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) or None
+    capture.release()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    if args.masks_dir:
+        args.masks_dir.mkdir(parents=True, exist_ok=True)
+    writer = cv2.VideoWriter(str(args.out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
+    if not writer.isOpened():
+        raise RuntimeError(f"cannot write {args.out}")
+    start, count = time.monotonic(), 0
+    try:
+        with SkySegClient(args.url, args.protocol, max_in_flight=args.in_flight) as client:
+            for frame, mask in progress(client.segment_video(args.video), total, "video", unit="frame"):
+                writer.write(overlay(frame, mask))
+                if args.masks_dir:
+                    cv2.imwrite(str(args.masks_dir / f"frame_{count:06d}.png"), mask)
+                count += 1
+    finally:
+        writer.release()
+    seconds = time.monotonic() - start
+    print(f"{count} frames in {seconds:.1f} s ({count / max(seconds, 1e-9):.1f} fps end to end) -> {args.out}")
+    return 0
