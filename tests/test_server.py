@@ -1,0 +1,119 @@
+"""The real tritonserver with the embedded model, through the client library."""
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from skyseg import samples
+
+pytestmark = pytest.mark.slow
+
+
+def _encode(image: np.ndarray, ext: str = ".png") -> bytes:
+    ok, buf = cv2.imencode(ext, image)
+    assert ok
+    return buf.tobytes()
+
+
+def _iou(pred: np.ndarray, truth: np.ndarray, valid: np.ndarray | None = None) -> float:
+    valid = np.ones_like(truth, bool) if valid is None else valid
+    inter = np.count_nonzero(pred & truth & valid)
+    union = np.count_nonzero((pred | truth) & valid)
+    return inter / max(union, 1)
+
+
+def test_real_camvid_image(grpc_client, shared_data):
+    path = sorted((shared_data / "camvid" / "test").glob("*.jpg"))[0]
+    label = cv2.imread(str(shared_data / "camvid" / "testannot" / f"{path.stem}.png"), cv2.IMREAD_UNCHANGED)
+    mask = grpc_client.segment(path)
+    assert mask.shape == label.shape and mask.dtype == np.uint8
+    assert _iou(mask == 255, label == 0, label != 11) > 0.8
+
+
+def test_synthetic_scene_has_its_sky_found(grpc_client):
+    image, sky = samples.render_labeled_scene(640, 480, seed=11)
+    mask = grpc_client.segment(_encode(image, ".jpg"))
+    assert _iou(mask == 255, sky) > 0.8
+
+
+@pytest.mark.parametrize("w,h,ext", [(1, 1, ".png"), (7, 1000, ".jpg"), (1001, 3, ".png"),
+                                     (333, 517, ".bmp"), (1920, 1080, ".jpg"), (640, 480, ".webp")])
+def test_odd_sizes_and_formats_keep_the_original_size(grpc_client, w, h, ext):
+    image = samples.render_scene(max(w, 2), max(h, 2), seed=w + h)[:h, :w]
+    mask = grpc_client.segment(_encode(image, ext))
+    assert mask.shape == (h, w)
+    assert set(np.unique(mask)) <= {0, 255}
+
+
+def test_raw_frames_and_encoded_images_give_the_same_mask(grpc_client):
+    image = samples.render_scene(500, 300, seed=3)
+    assert np.array_equal(grpc_client.segment(image), grpc_client.segment(_encode(image, ".png")))
+
+
+def test_http_and_grpc_give_the_same_mask(triton_server, grpc_client):
+    from skyseg_client import SkySegClient
+
+    data = _encode(samples.render_scene(320, 240, seed=5), ".jpg")
+    with SkySegClient(triton_server.http_url, protocol="http") as http:
+        assert np.array_equal(http.segment(data), grpc_client.segment(data))
+
+
+def test_corrupt_images_fail_alone_in_a_batch(triton_server, grpc_client):
+    import tritonclient.grpc as grpcclient
+
+    from skyseg_client import SkySegError
+
+    good = _encode(samples.render_scene(320, 240, seed=1), ".jpg")
+    bad = {3: b"", 7: good[: len(good) // 3], 12: b"%PDF-1.4 definitely not an image"}
+    items = [bad.get(i, good) for i in range(16)]
+    stats = grpcclient.InferenceServerClient(triton_server.grpc_url)
+
+    def batched_requests() -> int:
+        s = stats.get_inference_statistics("preprocess").model_stats[0]
+        return s.inference_count - s.execution_count  # > 0 once several requests shared one execute()
+
+    before = batched_requests()
+    results = grpc_client.segment_many(items, return_exceptions=True)
+    for i, result in enumerate(results):
+        if i in bad:
+            assert isinstance(result, SkySegError), i
+            assert "IMAGE" in str(result) and ("empty" in str(result) or "could not be decoded" in str(result))
+        else:
+            assert isinstance(result, np.ndarray) and result.shape == (240, 320), i
+    assert batched_requests() > before, "the requests were never batched together"
+    assert triton_server.is_ready()
+
+
+def test_server_errors_reach_the_user_readably(grpc_client):
+    from skyseg_client import SkySegError
+
+    with pytest.raises(SkySegError, match="could not be decoded"):
+        grpc_client.segment(b"\x89PNG\r\n\x1a\n truncated")
+
+
+def test_video_masks_come_back_in_order(grpc_client, tmp_path):
+    path = samples.write_video(tmp_path / "pan.mp4", frames=24, size=(320, 180))
+    results = list(grpc_client.segment_video(path))
+    assert len(results) == 24
+    capture = cv2.VideoCapture(str(path))
+    for frame, mask in results:
+        ok, expected = capture.read()
+        assert ok and np.array_equal(frame, expected)  # yielded in frame order
+        assert mask.shape == frame.shape[:2]
+
+
+def test_server_and_onnx_runtime_agree_on_camvid(triton_server, shared_data, tmp_path):
+    """The served ensemble is the exported model: same IoU through Triton and through ONNX Runtime."""
+    from skyseg.contract import Contract
+    from skyseg.serving import DEFAULT_REPOSITORY
+    from skyseg.train import convert_data, evaluate
+    from skyseg.train.runner import DEFAULT_CONFIG
+
+    convert_data.convert_camvid(shared_data / "camvid", tmp_path, splits=["test"])
+    pairs = evaluate.dataset_pairs(tmp_path, "camvid_test")[:16]
+    served = evaluate.evaluate(evaluate.server_predictor(triton_server.grpc_url), pairs)
+    offline = evaluate.evaluate(evaluate.onnx_predictor(DEFAULT_REPOSITORY / "bisenetv2/1/model.onnx",
+                                                        Contract.from_config_file(DEFAULT_CONFIG)), pairs)
+    assert abs(served.iou - offline.iou) < 0.002
+    assert served.iou > 0.8
