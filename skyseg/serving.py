@@ -196,11 +196,10 @@ def _serve(args: argparse.Namespace) -> int:
         stop["now"] = True
 
     signal.signal(signal.SIGTERM, _request_stop)
+    signal.signal(signal.SIGINT, _request_stop)  # explicit: a shell may start us with SIGINT ignored
     try:
         while not stop["now"] and server.process.poll() is None:
             time.sleep(0.5)
-    except KeyboardInterrupt:
-        pass
     finally:
         print("stopping tritonserver", flush=True)
         server.stop()
