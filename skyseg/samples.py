@@ -34,8 +34,8 @@ def render_labeled_scene(width: int, height: int, seed: int = 0) -> tuple[np.nda
     image = np.broadcast_to(top * (1 - t) + low * t, (height, width, 3)).copy()
     clouds = np.zeros((height, width), np.float32)
     for _ in range(rng.integers(2, 7)):
-        center = (int(rng.integers(0, width)), int(rng.integers(0, height // 2)))
-        axes = (int(rng.integers(width // 20, width // 6)), int(rng.integers(height // 30, height // 10)))
+        center = (int(rng.integers(0, width)), int(rng.integers(0, max(height // 2, 1))))
+        axes = (int(rng.integers(width // 20, width // 6 + 2)), int(rng.integers(height // 30, height // 10 + 2)))
         cv2.ellipse(clouds, center, axes, 0, 0, 360, float(rng.uniform(0.5, 0.95)), -1)
     clouds = cv2.GaussianBlur(clouds, (0, 0), max(width, height) / 80)[..., None]
     image = image * (1 - clouds) + 245 * clouds
