@@ -13,6 +13,7 @@ import importlib.util
 import logging
 import os
 import shutil
+import shlex
 import signal
 import socket
 import subprocess
@@ -180,12 +181,23 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--model-control", choices=["none", "poll", "explicit"], default="none",
                    help="'none' (default) refuses load/unload requests over the API")
     p.add_argument("--log-file", type=Path)
+    p.add_argument("--print-command", action="store_true",
+                   help="print the equivalent `tritonserver --model-repository ...` shell command and exit")
     p.set_defaults(func=_serve)
+
+
+def shell_command(server: TritonServer) -> str:
+    env = server_environment()
+    exports = " ".join(f"{k}={shlex.quote(env[k])}" for k in ("PATH", "LD_LIBRARY_PATH", "OMP_NUM_THREADS"))
+    return f"env {exports} " + " ".join(shlex.quote(part) for part in server.command())
 
 
 def _serve(args: argparse.Namespace) -> int:
     server = TritonServer(args.model_repository, args.host, args.http_port, args.grpc_port,
                           args.metrics_port, args.model_control, args.log_file)
+    if args.print_command:
+        print(shell_command(server))
+        return 0
     print(f"starting tritonserver on {server.repository} (log: {server.log_file})", flush=True)
     server.start()
     print(f"ready\n  HTTP     http://{server.http_url}\n  gRPC     {server.grpc_url}\n"

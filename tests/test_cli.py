@@ -62,3 +62,29 @@ def test_serve_reports_a_model_that_fails_to_load(tmp_path):
                   "--grpc-port", str(free_port()), "--metrics-port", str(free_port()), timeout=120)
     assert result.returncode != 0
     assert "weights file sky.onnx is missing" in result.stderr
+
+
+def test_printed_tritonserver_command_serves_the_repository(tmp_path):
+    """`skyseg serve --print-command` is how users run plain `tritonserver --model-repository ...`."""
+    import time
+    import urllib.request
+
+    from skyseg.serving import free_port
+
+    http = free_port()
+    printed = _run("serve", "--print-command", "--http-port", str(http), "--grpc-port", str(free_port()),
+                   "--metrics-port", str(free_port()))
+    assert printed.returncode == 0 and "--model-repository=" in printed.stdout
+    with open(tmp_path / "log", "wb") as log:
+        server = subprocess.Popen(["bash", "-c", "exec " + printed.stdout.strip()], stdout=log, stderr=log)
+    try:
+        deadline, ready = time.monotonic() + 60, False
+        while time.monotonic() < deadline and not ready and server.poll() is None:
+            try:
+                ready = urllib.request.urlopen(f"http://127.0.0.1:{http}/v2/health/ready", timeout=2).status == 200
+            except OSError:
+                time.sleep(0.5)
+        assert ready, (tmp_path / "log").read_text()[-2000:]
+    finally:
+        server.terminate()
+        server.wait(30)
