@@ -1,18 +1,19 @@
 """Fixtures: a real tritonserver on free loopback ports, and the shared real data (or a skip)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SKYSEG_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     if not (SHARED_DATA / "camvid").is_dir():
-        pytest.skip(f"real-data test: {SHARED_DATA} is absent (only the project's machines have it)")
+        pytest.skip(f"real-data test: {SHARED_DATA} is absent (set SKYSEG_SHARED_DATA to point at it)")
     return SHARED_DATA
 
 
