@@ -30,10 +30,55 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_export)
 
 
+DEFAULT_INT8 = DEFAULT_ONNX.with_name("model.int8.onnx")
+DEFAULT_CALIBRATION = ["data/sky/camvid_train/images/*.jpg", "data/sky/cityscapes_sky/images/*.jpg",
+                       "data/sky/ade20k_sky/images/*.jpg"]
+
+
+def register_quantize(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("quantize", help="INT8 ONNX (static QDQ) calibrated on training images")
+    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX)
+    p.add_argument("--out", type=Path, default=DEFAULT_INT8)
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
+    p.add_argument("--calibration", nargs="+", default=DEFAULT_CALIBRATION,
+                   help="globs of training images (never the evaluation sets)")
+    p.add_argument("--count", type=int, default=64, help="calibration images, spread over the globs")
+    p.add_argument("--quantize-depthwise", action="store_true",
+                   help="also quantize depthwise convs (slower on AVX2 CPUs without VNNI)")
+    p.set_defaults(func=_quantize)
+
+
+def calibration_images(patterns: list[str], count: int) -> list[Path]:
+    """An even spread over each glob, so every dataset is represented."""
+    groups = [sorted(glob.glob(p)) for p in patterns]
+    groups = [g for g in groups if g]
+    if not groups:
+        raise FileNotFoundError(f"no calibration images match {patterns}; run `skyseg prepare-data`")
+    per_group = max(1, count // len(groups))
+    return [Path(g[int(i * len(g) / per_group)]) for g in groups for i in range(min(per_group, len(g)))]
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from skyseg.contract import Contract
+
+    from .quantize import quantize_int8
+
+    images = calibration_images(args.calibration, args.count)
+    out = quantize_int8(args.onnx, args.out, images, Contract.from_config_file(args.config),
+                        keep_depthwise_fp32=not args.quantize_depthwise)
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), calibrated on {len(images)} images")
+    return 0
+
+
 def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("build-repo", help="write the Triton model repository from the training config")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX)
+    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX, help="the FP32 model")
+    p.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
+                   help="model the CPU network step runs (int8: see `skyseg quantize`)")
+    p.add_argument("--onnx-int8", type=Path, default=DEFAULT_INT8)
+    p.add_argument("--target", choices=["cpu", "gpu"], default="cpu",
+                   help="gpu: the network step is a TensorRT plan built on the GPU host (see docker/)")
     p.add_argument("--out", type=Path, default=SOURCE_REPOSITORY)
     defaults = ServingOptions()
     for field, value in vars(defaults).items():
@@ -79,6 +124,11 @@ def _build_repo(args: argparse.Namespace) -> int:
     from .repository import build_repository
 
     opts = ServingOptions(**{f: getattr(args, f) for f in vars(ServingOptions())})
-    for path in build_repository(Contract.from_config_file(args.config), args.onnx, args.out, opts):
+    if args.target == "gpu" and args.out.resolve() == SOURCE_REPOSITORY.resolve():
+        raise ValueError("write the GPU repository elsewhere (--out model_repository_gpu): "
+                         "model_repository/ is the CPU repository")
+    int8 = args.onnx_int8 if args.precision == "int8" else None
+    for path in build_repository(Contract.from_config_file(args.config), args.onnx, args.out, opts,
+                                 target=args.target, int8_onnx=int8):
         print(f"wrote {path}")
     return 0

@@ -45,3 +45,39 @@ def test_shared_ops_are_one_file():
     for model in ("preprocess_raw", "postprocess"):
         link = SOURCE_REPOSITORY / model / "1" / "skyseg_ops.py"
         assert link.is_symlink() and link.resolve() == (SOURCE_REPOSITORY / "preprocess/1/skyseg_ops.py")
+
+
+def _parse(path: Path) -> mc.ModelConfig:
+    return text_format.Parse(path.read_text(), mc.ModelConfig())
+
+
+@pytest.fixture(scope="module")
+def gpu_repository(tmp_path_factory):
+    out = tmp_path_factory.mktemp("gpu")
+    build_repository(Contract.from_config_file(DEFAULT_CONFIG), SOURCE_REPOSITORY / "bisenetv2/1/model.onnx",
+                     out, target="gpu")
+    return out
+
+
+def test_gpu_repository_parses_and_keeps_the_ensemble_graph(gpu_repository):
+    for path in sorted(gpu_repository.glob("*/config.pbtxt")):
+        _parse(path)
+    for ensemble in ("sky_segmentation", "sky_segmentation_raw"):
+        assert _parse(gpu_repository / ensemble / "config.pbtxt") == _parse(SOURCE_REPOSITORY / ensemble / "config.pbtxt")
+    cpu, gpu = (_parse(r / "bisenetv2/config.pbtxt") for r in (SOURCE_REPOSITORY, gpu_repository))
+    assert (list(cpu.input), list(cpu.output), cpu.max_batch_size) == (list(gpu.input), list(gpu.output), gpu.max_batch_size)
+    assert gpu.platform == "tensorrt_plan" and gpu.default_model_filename == "model.plan"
+    assert gpu.instance_group[0].kind == mc.ModelInstanceGroup.KIND_GPU
+    assert gpu.model_warmup[0].batch_size == gpu.max_batch_size
+    assert not (gpu_repository / "bisenetv2/1/model.py").exists()
+    assert (gpu_repository / "bisenetv2/1/model.onnx").exists()  # the plan's source, built on the GPU host
+
+
+def test_int8_precision_switches_only_the_onnx_file(tmp_path):
+    version_dir = SOURCE_REPOSITORY / "bisenetv2/1"
+    build_repository(Contract.from_config_file(DEFAULT_CONFIG), version_dir / "model.onnx", tmp_path,
+                     int8_onnx=version_dir / "model.int8.onnx")
+    cpu, int8 = (_parse(r / "bisenetv2/config.pbtxt") for r in (SOURCE_REPOSITORY, tmp_path))
+    assert int8.parameters["onnx_file"].string_value == "model.int8.onnx"
+    del int8.parameters["onnx_file"], cpu.parameters["onnx_file"]
+    assert int8 == cpu

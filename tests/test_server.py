@@ -117,3 +117,19 @@ def test_server_and_onnx_runtime_agree_on_camvid(triton_server, shared_data, tmp
                                                         Contract.from_config_file(DEFAULT_CONFIG)), pairs)
     assert abs(served.iou - offline.iou) < 0.002
     assert served.iou > 0.8
+
+
+def test_int8_repository_serves_nearly_the_same_masks(grpc_client, tmp_path):
+    from skyseg.contract import Contract
+    from skyseg.convert.repository import SOURCE_REPOSITORY, build_repository
+    from skyseg.serving import TritonServer, free_port
+    from skyseg.train.runner import DEFAULT_CONFIG
+    from skyseg_client import SkySegClient
+
+    version_dir = SOURCE_REPOSITORY / "bisenetv2/1"
+    build_repository(Contract.from_config_file(DEFAULT_CONFIG), version_dir / "model.onnx", tmp_path / "repo",
+                     int8_onnx=version_dir / "model.int8.onnx")
+    data = _encode(samples.render_scene(640, 480, seed=21), ".jpg")
+    with TritonServer(tmp_path / "repo", http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
+                      log_file=tmp_path / "log") as server, SkySegClient(server.grpc_url) as int8:
+        assert np.mean(int8.segment(data) == grpc_client.segment(data)) > 0.98

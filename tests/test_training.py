@@ -89,3 +89,26 @@ def test_parity_check_fails_loudly_on_a_different_model(tiny_run, tmp_path):
     other = build_network(config)  # fresh random weights: must not pass as the exported model
     with pytest.raises(ParityError, match="does not match PyTorch"):
         check_parity(other, onnx_path, contract, parity_images(str(tmp_path / "none*.jpg"), count=2))
+
+
+def test_int8_quantization_of_the_trained_model(tiny_run, tmp_path):
+    from skyseg.convert.export import export_onnx
+    from skyseg.convert.network import build_network
+    from skyseg.convert.parity import ort_session
+    from skyseg.convert.quantize import depthwise_convs, quantize_int8
+
+    config, work_dir = tiny_run
+    contract = Contract.from_config_file(config)
+    fp32 = export_onnx(build_network(config, work_dir / "iter_4.pth"), contract, tmp_path / "fp32.onnx")
+    calibration = []
+    for i in range(3):
+        cv2.imwrite(str(tmp_path / f"cal{i}.jpg"), samples.render_scene(200, 150, seed=40 + i))
+        calibration.append(tmp_path / f"cal{i}.jpg")
+    int8 = quantize_int8(fp32, tmp_path / "int8.onnx", calibration, contract)
+    import onnx
+
+    ops = {n.op_type for n in onnx.load(str(int8)).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops  # QDQ format
+    assert depthwise_convs(fp32), "BiSeNetV2 has depthwise convolutions"
+    x = np.zeros((2, 3, *contract.input_hw), np.float32)
+    assert ort_session(int8).run(None, {"input": x})[0].shape == ort_session(fp32).run(None, {"input": x})[0].shape
