@@ -70,6 +70,63 @@ def _quantize(args: argparse.Namespace) -> int:
     return 0
 
 
+def register_build_plan(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("build-plan", help="build the FP16 TensorRT plan for this GPU into a GPU repository")
+    p.add_argument("--repository", type=Path, default=Path("model_repository_gpu"),
+                   help="a repository written by `skyseg build-repo --target gpu`")
+    p.add_argument("--cache", type=Path, default=Path(".cache/plans"), help="plans and timing caches, by GPU and TensorRT")
+    p.add_argument("--workspace-mib", type=int, default=2048)
+    p.add_argument("--print-trtexec", action="store_true", help="print the equivalent trtexec command and exit")
+    p.add_argument("--parity-images", default=DEFAULT_PARITY_IMAGES,
+                   help="glob of real images for the plan-vs-ONNX Runtime check (needs TensorRT + CUDA torch)")
+    p.set_defaults(func=_build_plan)
+
+
+def plan_spec(repository: Path, workspace_mib: int = 2048):
+    """The plan's shapes come from the repository's own config.pbtxt (the contract), not from mmseg."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2 as mc
+
+    from skyseg.contract import NETWORK
+
+    from .tensorrt_plan import PlanSpec
+
+    config = text_format.Parse((repository / NETWORK / "config.pbtxt").read_text(), mc.ModelConfig())
+    if config.platform != "tensorrt_plan":
+        raise ValueError(f"{repository} is not a GPU repository: run `skyseg build-repo --target gpu --out {repository}`")
+    _, height, width = config.input[0].dims
+    return PlanSpec(repository / NETWORK / "1" / ONNX_FILE, (height, width), config.max_batch_size, workspace_mib)
+
+
+def _build_plan(args: argparse.Namespace) -> int:
+    from .tensorrt_plan import build_plan, host_identity, install_plan, trtexec_command
+
+    spec = plan_spec(args.repository, args.workspace_mib)
+    if args.print_trtexec:
+        print(" ".join(trtexec_command(spec, args.cache / "model.<gpu>.<tensorrt>.plan", args.cache / "timing.cache")))
+        return 0
+    identity = host_identity()
+    plan = build_plan(spec, args.cache, identity)
+    installed = install_plan(plan, spec.onnx.parent, identity)
+    print(f"plan for {identity.gpu} (sm{identity.compute_capability}, TensorRT {identity.tensorrt}): {installed}")
+    print("equivalent: " + " ".join(trtexec_command(spec, plan, args.cache / "timing.cache")))
+    try:
+        import tensorrt  # noqa: F401
+        import torch
+        if not torch.cuda.is_available():
+            raise ImportError("torch has no CUDA")
+    except ImportError as exc:
+        print(f"plan parity check skipped: {exc}")
+        return 0
+    from skyseg.contract import Contract
+
+    from .tensorrt_parity import check_plan_parity
+
+    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    print(check_plan_parity(installed, spec.onnx, contract, parity_images(args.parity_images)))
+    return 0
+
+
 def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("build-repo", help="write the Triton model repository from the training config")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
