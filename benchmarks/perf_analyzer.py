@@ -105,9 +105,12 @@ def write_input_json(images: list[bytes], out: Path, input_name: str = "IMAGE") 
 
 def run_sweep(url: str, images: list[bytes], model: str = "sky_segmentation", protocol: str = "grpc",
               concurrency: list[int] = (1, 2, 4, 8), interval_ms: int = 3000, max_trials: int = 6,
-              stability: int = 20, timeout_s: float = 600) -> list[dict]:
-    """One perf_analyzer run per concurrency level; returns infer/s and latency percentiles (ms)."""
-    binary = ensure_perf_analyzer()
+              stability: int = 20, timeout_s: float = 600, binary: str | None = None) -> list[dict]:
+    """One perf_analyzer run per concurrency level; returns infer/s and latency percentiles (ms).
+
+    ``binary``: an existing perf_analyzer (e.g. in NVIDIA's SDK image) instead of the 2.51 install.
+    """
+    binary = binary or str(ensure_perf_analyzer())
     results = []
     with tempfile.TemporaryDirectory(prefix="perf-") as tmp:
         data = write_input_json(images, Path(tmp) / "input.json")
@@ -157,16 +160,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--interval-ms", type=int, default=3000)
     p.add_argument("--output", type=Path, help="JSON results (default benchmarks/results/perf_<model>_<time>.json)")
     p.add_argument("--install-only", action="store_true", help="install perf_analyzer and exit")
+    p.add_argument("--binary", help="use this perf_analyzer (e.g. NVIDIA's SDK image) instead of installing 2.51")
     args = p.parse_args(argv)
-    binary = ensure_perf_analyzer()
     if args.install_only:
-        print(f"perf_analyzer ready: {binary}")
+        print(f"perf_analyzer ready: {ensure_perf_analyzer()}")
         return 0
     resize = tuple(int(v) for v in args.resize.lower().split("x")) if args.resize else None
     images, source = load_images(args.images, args.count, resize)
     levels = [int(v) for v in args.concurrency.split(",")]
     print(f"perf_analyzer -> {args.model} at {args.protocol}://{args.url}; inputs: {source}", flush=True)
-    results = run_sweep(args.url, images, args.model, args.protocol, levels, args.interval_ms)
+    results = run_sweep(args.url, images, args.model, args.protocol, levels, args.interval_ms, binary=args.binary)
     print(table(results))
     out = args.output or ROOT / "benchmarks" / "results" / f"perf_{args.model}_{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -134,6 +134,9 @@ def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
                    help="model the CPU network step runs (int8: see `skyseg quantize`)")
     p.add_argument("--onnx-int8", type=Path, default=DEFAULT_INT8)
+    p.add_argument("--contract-from-onnx", action="store_true",
+                   help="read input size / mean / std from the ONNX metadata written by `skyseg export` "
+                        "instead of the training config (hosts without MMSeg, e.g. the server image)")
     p.add_argument("--target", choices=["cpu", "gpu"], default="cpu",
                    help="gpu: the network step is a TensorRT plan built on the GPU host (see docker/)")
     p.add_argument("--out", type=Path, default=SOURCE_REPOSITORY)
@@ -185,7 +188,8 @@ def _build_repo(args: argparse.Namespace) -> int:
         raise ValueError("write the GPU repository elsewhere (--out model_repository_gpu): "
                          "model_repository/ is the CPU repository")
     int8 = args.onnx_int8 if args.precision == "int8" else None
-    for path in build_repository(Contract.from_config_file(args.config), args.onnx, args.out, opts,
+    contract = Contract.from_onnx(args.onnx) if args.contract_from_onnx else Contract.from_config_file(args.config)
+    for path in build_repository(contract, args.onnx, args.out, opts,
                                  target=args.target, int8_onnx=int8):
         print(f"wrote {path}")
     return 0

@@ -7,7 +7,7 @@ from pathlib import Path
 import onnx
 import torch
 
-from skyseg.contract import MODEL_INPUT, MODEL_OUTPUT, Contract
+from skyseg.contract import MODEL_INPUT, MODEL_OUTPUT, ONNX_METADATA_KEY, Contract
 
 from .network import LogitsNet
 
@@ -30,7 +30,8 @@ def export_onnx(net: LogitsNet, contract: Contract, out: str | Path, simplify: b
         before = len(model.graph.node)
         model = onnxslim.slim(model)
         log.info("onnxslim: %d -> %d nodes", before, len(model.graph.node))
-    model.doc_string = "skyseg BiSeNetV2; contract: " + contract.to_json()
+    model.doc_string = "skyseg BiSeNetV2 sky segmentation: normalised RGB in, stride-8 logits out"
+    onnx.helper.set_model_props(model, {ONNX_METADATA_KEY: contract.to_json()})
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
     return out

@@ -18,6 +18,8 @@ MODEL_OUTPUT = "logits"  #: FP32 [batch, classes, H/stride, W/stride]
 GEOMETRY = "GEOMETRY"  #: INT32 [batch, 4]: original h, w and letterboxed h, w
 #: Step model names in the repository.
 PREPROCESS, PREPROCESS_RAW, NETWORK, POSTPROCESS = "preprocess", "preprocess_raw", "bisenetv2", "postprocess"
+#: ONNX metadata key under which ``skyseg export`` stores the contract (generated, never edited).
+ONNX_METADATA_KEY = "skyseg_contract"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,17 @@ class Contract:
         from .train.runner import load_config
 
         return cls.from_config(load_config(path))
+
+    @classmethod
+    def from_onnx(cls, path: str | Path) -> "Contract":
+        """The copy ``skyseg export`` stores in the model's metadata, for hosts without MMSeg."""
+        import onnx
+
+        metadata = {p.key: p.value for p in onnx.load(str(path), load_external_data=False).metadata_props}
+        if ONNX_METADATA_KEY not in metadata:
+            raise ValueError(f"{path} carries no {ONNX_METADATA_KEY} metadata; re-export it with `skyseg export`")
+        values = json.loads(metadata[ONNX_METADATA_KEY])
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
     @property
     def input_hw(self) -> tuple[int, int]:

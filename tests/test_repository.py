@@ -81,3 +81,8 @@ def test_int8_precision_switches_only_the_onnx_file(tmp_path):
     assert int8.parameters["onnx_file"].string_value == "model.int8.onnx"
     del int8.parameters["onnx_file"], cpu.parameters["onnx_file"]
     assert int8 == cpu
+
+
+def test_onnx_carries_the_same_contract_as_the_training_config():
+    onnx = SOURCE_REPOSITORY / "bisenetv2/1/model.onnx"
+    assert Contract.from_onnx(onnx) == Contract.from_config_file(DEFAULT_CONFIG)
