@@ -28,7 +28,8 @@ TARGETS = ("cpu", "gpu")
 @dataclass(frozen=True)
 class ServingOptions:
     max_batch_size: int = c.MAX_BATCH_SIZE
-    max_pixels: int = 64_000_000  #: decoded images above this are refused (decompression bombs)
+    max_pixels: int = 64_000_000  #: images declaring more pixels are refused before decoding (bombs)
+    max_bytes: int = 32 << 20  #: encoded images above this are refused (Triton 2.51 has no request-size flag)
     network_queue_delay_us: int = 2000  #: how long the batcher waits to fill a batch for the network
     network_instances: int = 1
     network_threads: int = 0  #: ONNX Runtime intra-op threads per instance; 0 = one per core
@@ -62,7 +63,8 @@ def preprocess_config(contract: Contract, opts: ServingOptions, raw: bool) -> mc
         _tensor(mc.ModelOutput, c.GEOMETRY, "TYPE_INT32", [4]),
     ])
     _params(config, input_height=str(contract.input_height), input_width=str(contract.input_width),
-            mean=list(contract.mean), std=list(contract.std), max_pixels=str(opts.max_pixels))
+            mean=list(contract.mean), std=list(contract.std), max_pixels=str(opts.max_pixels),
+            max_bytes=str(opts.max_bytes))
     return config
 
 

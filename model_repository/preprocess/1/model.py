@@ -27,6 +27,7 @@ class TritonPythonModel:
         self.mean = np.asarray(json.loads(_parameter(config, "mean")), dtype=np.float32)
         self.std = np.asarray(json.loads(_parameter(config, "std")), dtype=np.float32)
         self.max_pixels = int(_parameter(config, "max_pixels"))
+        self.max_bytes = int(_parameter(config, "max_bytes"))
         self.tensor_out, self.geometry_out = (o["name"] for o in config["output"])
         self.tensor_dtype = pb_utils.triton_string_to_numpy(config["output"][0]["data_type"])
 
@@ -49,8 +50,8 @@ class TritonPythonModel:
         batch = np.empty((len(items), 3, *self.input_hw), dtype=np.float32)
         geometry = np.empty((len(items), 4), dtype=np.int32)
         for i, item in enumerate(items):
-            rgb = decode_image(item.reshape(-1)[0], self.input_name) if self.encoded \
-                else check_frame(item, self.input_name)
+            rgb = decode_image(item.reshape(-1)[0], self.input_name, self.max_pixels, self.max_bytes) \
+                if self.encoded else check_frame(item, self.input_name)
             if rgb.shape[0] * rgb.shape[1] > self.max_pixels:
                 raise BadImageError(f"{self.input_name} has {rgb.shape[1]}x{rgb.shape[0]} pixels, "
                                     f"more than the configured limit of {self.max_pixels}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence, Tuple
 
+import struct
+
 import cv2
 import numpy as np
 
@@ -20,10 +22,71 @@ class BadImageError(ValueError):
     """The request's image cannot be used; the message is sent back to the caller."""
 
 
-def decode_image(data: bytes, input_name: str = "IMAGE") -> np.ndarray:
-    """Encoded bytes -> RGB uint8 HxWx3. EXIF orientation is applied, as viewers show the image."""
+_JPEG_SOF = {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0xCD, 0xCE, 0xCF}
+
+
+def _jpeg_size(data: bytes) -> Tuple[int, int]:
+    i = 2
+    while i + 9 < len(data):
+        if data[i] != 0xFF:
+            raise ValueError("bad JPEG marker")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in (0x01,) or 0xD0 <= marker <= 0xD9:  # markers without a length
+            i += 2
+            continue
+        if marker in _JPEG_SOF:
+            height, width = struct.unpack(">HH", data[i + 5:i + 9])
+            return width, height
+        i += 2 + struct.unpack(">H", data[i + 2:i + 4])[0]
+    raise ValueError("no JPEG frame header")
+
+
+def image_size(data: bytes) -> Tuple[str, int, int]:
+    """(format, width, height) from the header alone, so size limits apply before any allocation."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
+        return ("PNG",) + struct.unpack(">II", data[16:24])
+    if data[:2] == b"\xff\xd8":
+        return ("JPEG",) + _jpeg_size(data)
+    if data[:2] == b"BM" and len(data) >= 26:
+        width, height = struct.unpack("<ii", data[18:26])
+        return "BMP", abs(width), abs(height)
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP" and len(data) >= 30:
+        chunk = data[12:16]
+        if chunk == b"VP8X":
+            return ("WebP", 1 + int.from_bytes(data[24:27], "little"), 1 + int.from_bytes(data[27:30], "little"))
+        if chunk == b"VP8L":
+            bits = int.from_bytes(data[21:25], "little")
+            return "WebP", 1 + (bits & 0x3FFF), 1 + ((bits >> 14) & 0x3FFF)
+        if chunk == b"VP8 ":
+            width, height = struct.unpack("<HH", data[26:30])
+            return "WebP", width & 0x3FFF, height & 0x3FFF
+    raise ValueError("not a JPEG, PNG, BMP or WebP file")
+
+
+def decode_image(data: bytes, input_name: str = "IMAGE", max_pixels: int = 64_000_000,
+                 max_bytes: int = 64 << 20) -> np.ndarray:
+    """Encoded bytes -> RGB uint8 HxWx3. EXIF orientation is applied, as viewers show the image.
+
+    Grey, alpha, 16-bit and palette images are converted to 8-bit RGB. Only JPEG, PNG, BMP and
+    WebP are accepted, and the header's size is checked against ``max_pixels`` before decoding,
+    so a tiny file declaring a huge image (a decompression bomb) costs nothing.
+    """
     if len(data) == 0:
         raise BadImageError(f"{input_name} is empty (0 bytes)")
+    if len(data) > max_bytes:
+        raise BadImageError(f"{input_name} is {len(data)} bytes, more than the configured limit of {max_bytes}")
+    try:
+        kind, width, height = image_size(data)
+    except (ValueError, struct.error) as exc:
+        head = bytes(data[:8]).hex()
+        raise BadImageError(f"{input_name} could not be decoded: {len(data)} bytes starting {head} "
+                            f"are not a complete JPEG, PNG, BMP or WebP image ({exc})") from None
+    if width * height > max_pixels:
+        raise BadImageError(f"{input_name} is a {kind} of {width}x{height} pixels, more than the configured "
+                            f"limit of {max_pixels}; refused before decoding")
     bgr = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_COLOR)
     if bgr is None:
         head = bytes(data[:8]).hex()
