@@ -7,10 +7,14 @@ clients' own ``async_infer`` so the server can batch them, and results come back
 from __future__ import annotations
 
 import collections
+import itertools
+import random
+import threading
+import time
 from concurrent.futures import Future
 from os import PathLike
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Union
+from typing import Any, Callable, Iterable, Iterator, Sequence, Union
 
 import cv2
 import numpy as np
@@ -23,27 +27,46 @@ DEFAULT_URLS = {"grpc": "localhost:8001", "http": "localhost:8000"}
 
 
 class SkySegClient:
-    def __init__(self, url: str | None = None, protocol: str = "grpc", model: str = protocol.ENSEMBLE,
-                 raw_model: str = protocol.ENSEMBLE_RAW, timeout_s: float | None = 60.0,
-                 max_in_flight: int = 4) -> None:
+    """``url`` may list several servers (``"a:8001,b:8001"`` or a sequence): requests go round-robin.
+
+    Requests that fail because a server is unreachable or unavailable are idempotent, so they are
+    sent again (to the next server) with exponential backoff until ``retry_deadline_s`` passes.
+    Errors about the request itself (a corrupt image) are never retried.
+    """
+
+    def __init__(self, url: str | Sequence[str] | None = None, protocol: str = "grpc",
+                 model: str = protocol.ENSEMBLE, raw_model: str = protocol.ENSEMBLE_RAW,
+                 timeout_s: float | None = 60.0, max_in_flight: int = 4,
+                 retry_deadline_s: float = 30.0, backoff_s: float = 0.1) -> None:
         if protocol not in DEFAULT_URLS:
             raise ValueError(f"protocol must be 'grpc' or 'http', not {protocol!r}")
-        self.url, self.protocol = url or DEFAULT_URLS[protocol], protocol
+        urls = url.split(",") if isinstance(url, str) else list(url or [DEFAULT_URLS[protocol]])
+        self.urls, self.protocol = [u.strip() for u in urls if u.strip()], protocol
+        self.url = ",".join(self.urls)
         self.model, self.raw_model = model, raw_model
         self.timeout_s, self.max_in_flight = timeout_s, max(1, max_in_flight)
+        self.retry_deadline_s, self.backoff_s = retry_deadline_s, backoff_s
         if protocol == "grpc":
             import tritonclient.grpc as tc
-            self._client = tc.InferenceServerClient(self.url)
+            clients = [tc.InferenceServerClient(u) for u in self.urls]
         else:
             import tritonclient.http as tc
             timeout = timeout_s or 60.0
-            self._client = tc.InferenceServerClient(self.url, concurrency=self.max_in_flight,
-                                                    connection_timeout=timeout, network_timeout=timeout)
+            clients = [tc.InferenceServerClient(u, concurrency=self.max_in_flight, connection_timeout=timeout,
+                                                network_timeout=timeout) for u in self.urls]
         self._tc = tc
+        self._clients = list(zip(self.urls, clients))
+        self._rotation = itertools.cycle(range(len(clients)))
+        self._lock = threading.Lock()
+
+    def _next_client(self):
+        with self._lock:
+            return self._clients[next(self._rotation)]
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
-        self._client.close()
+        for _, client in self._clients:
+            client.close()
 
     def __enter__(self) -> "SkySegClient":
         return self
@@ -52,15 +75,22 @@ class SkySegClient:
         self.close()
 
     def is_ready(self) -> bool:
-        try:
-            return bool(self._client.is_server_ready() and self._client.is_model_ready(self.model))
-        except Exception:  # noqa: BLE001 - unreachable means not ready
-            return False
+        """True when at least one server is live with the model ready."""
+        for _, client in self._clients:
+            try:
+                if client.is_server_ready() and client.is_model_ready(self.model):
+                    return True
+            except Exception:  # noqa: BLE001 - unreachable means not ready
+                continue
+        return False
 
     # -- single and many images -------------------------------------------------------------------
     def segment(self, image: ImageLike) -> np.ndarray:
         """Sky mask (uint8 HxW at the image's size, 255 = sky). ndarrays are BGR, as OpenCV reads them."""
-        return self._submit(image).result()
+        outcome = self._await(image, self._submit_safely(image))
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
 
     def segment_many(self, images: Iterable[ImageLike], return_exceptions: bool = False) -> list:
         """Masks in input order with up to ``max_in_flight`` requests overlapping.
@@ -87,20 +117,31 @@ class SkySegClient:
     def _pipelined(self, items: Iterable, to_image: Callable[[Any], ImageLike], keep_input: bool = False):
         pending: collections.deque = collections.deque()
         for item in items:
-            pending.append((item, self._submit_safely(to_image(item))))
+            image = to_image(item)
+            pending.append((item, image, self._submit_safely(image)))
             if len(pending) >= self.max_in_flight:
                 yield self._resolve(pending.popleft(), keep_input)
         while pending:
             yield self._resolve(pending.popleft(), keep_input)
 
-    @staticmethod
-    def _resolve(entry, keep_input: bool):
-        item, future = entry
-        try:
-            outcome = future.result()
-        except SkySegError as exc:
-            outcome = exc
+    def _resolve(self, entry, keep_input: bool):
+        item, image, future = entry
+        outcome = self._await(image, future)
         return (item, outcome) if keep_input else outcome
+
+    def _await(self, image: ImageLike, future: Future):
+        """The mask, or the SkySegError; unreachable servers are retried with backoff until the deadline."""
+        deadline, attempt = time.monotonic() + self.retry_deadline_s, 0
+        while True:
+            try:
+                return future.result()
+            except SkySegError as exc:
+                if not exc.retryable or time.monotonic() >= deadline:
+                    return exc
+            pause = min(self.backoff_s * 2 ** attempt, 2.0) * random.uniform(0.5, 1.0)
+            time.sleep(max(0.0, min(pause, deadline - time.monotonic())))
+            attempt += 1
+            future = self._submit_safely(image)  # the next server in the rotation
 
     def _submit_safely(self, image: ImageLike) -> Future:
         try:
@@ -113,24 +154,25 @@ class SkySegClient:
     def _submit(self, image: ImageLike) -> Future:
         model, inputs = self._request(image)
         outputs = [self._tc.InferRequestedOutput(protocol.MASK)]
+        url, client = self._next_client()
         future: Future = Future()
         if self.protocol == "grpc":
             def done(result, error):
                 if error is not None:
-                    future.set_exception(from_triton(error, model, self.url))
+                    future.set_exception(from_triton(error, model, url))
                 else:
                     future.set_result(np.ascontiguousarray(result.as_numpy(protocol.MASK)[0]))
             try:
-                self._client.async_infer(model, inputs, done, outputs=outputs, client_timeout=self.timeout_s)
+                client.async_infer(model, inputs, done, outputs=outputs, client_timeout=self.timeout_s)
             except Exception as exc:  # noqa: BLE001
-                future.set_exception(from_triton(exc, model, self.url))
+                future.set_exception(from_triton(exc, model, url))
             return future
         try:
-            handle = self._client.async_infer(model, inputs, outputs=outputs)
+            handle = client.async_infer(model, inputs, outputs=outputs)
         except Exception as exc:  # noqa: BLE001
-            future.set_exception(from_triton(exc, model, self.url))
+            future.set_exception(from_triton(exc, model, url))
             return future
-        return _HttpFuture(handle, model, self.url)
+        return _HttpFuture(handle, model, url)
 
     def _request(self, image: ImageLike):
         if isinstance(image, (str, PathLike)):

@@ -15,7 +15,8 @@ CHUNK = 64  # bounds memory on large archives while keeping requests in flight
 
 
 def add_connection_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", help="server address (default localhost:8001 for gRPC, :8000 for HTTP)")
+    parser.add_argument("--url", help="server address, or several separated by commas (requests are spread "
+                        "over them); default localhost:8001 for gRPC, :8000 for HTTP")
     parser.add_argument("--protocol", choices=sorted(DEFAULT_URLS), default="grpc")
 
 
