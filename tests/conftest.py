@@ -37,3 +37,16 @@ def grpc_client(triton_server):
 
     with SkySegClient(triton_server.grpc_url, protocol="grpc", max_in_flight=4) as client:
         yield client
+
+
+@pytest.fixture(scope="session")
+def gpu_repository(tmp_path_factory) -> Path:
+    """The GPU target of build-repo from the committed model (no GPU needed to write it)."""
+    from skyseg.contract import Contract
+    from skyseg.convert.repository import SOURCE_REPOSITORY, build_repository
+    from skyseg.train.runner import DEFAULT_CONFIG
+
+    out = tmp_path_factory.mktemp("gpu_repository")
+    build_repository(Contract.from_config_file(DEFAULT_CONFIG), SOURCE_REPOSITORY / "bisenetv2/1/model.onnx",
+                     out, target="gpu")
+    return out

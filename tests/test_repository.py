@@ -51,14 +51,6 @@ def _parse(path: Path) -> mc.ModelConfig:
     return text_format.Parse(path.read_text(), mc.ModelConfig())
 
 
-@pytest.fixture(scope="module")
-def gpu_repository(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gpu")
-    build_repository(Contract.from_config_file(DEFAULT_CONFIG), SOURCE_REPOSITORY / "bisenetv2/1/model.onnx",
-                     out, target="gpu")
-    return out
-
-
 def test_gpu_repository_parses_and_keeps_the_ensemble_graph(gpu_repository):
     for path in sorted(gpu_repository.glob("*/config.pbtxt")):
         _parse(path)

@@ -5,7 +5,7 @@ import pytest
 
 from skyseg.contract import Contract
 from skyseg.convert.cli import plan_spec
-from skyseg.convert.repository import SOURCE_REPOSITORY, build_repository
+from skyseg.convert.repository import SOURCE_REPOSITORY
 from skyseg.convert.tensorrt_plan import (PlanError, PlanIdentity, install_plan, parse_trtexec_version,
                                           sidecar, trtexec_command)
 from skyseg.train.runner import DEFAULT_CONFIG
@@ -13,19 +13,11 @@ from skyseg.train.runner import DEFAULT_CONFIG
 H100 = PlanIdentity("9.0", "10.5.0", "NVIDIA H100")
 
 
-@pytest.fixture(scope="module")
-def gpu_repo(tmp_path_factory):
-    out = tmp_path_factory.mktemp("gpu_repo")
-    build_repository(Contract.from_config_file(DEFAULT_CONFIG), SOURCE_REPOSITORY / "bisenetv2/1/model.onnx",
-                     out, target="gpu")
-    return out
-
-
-def test_plan_shapes_come_from_the_repository_config(gpu_repo):
-    spec = plan_spec(gpu_repo)
+def test_plan_shapes_come_from_the_repository_config(gpu_repository):
+    spec = plan_spec(gpu_repository)
     contract = Contract.from_config_file(DEFAULT_CONFIG)
     assert spec.input_hw == contract.input_hw and spec.max_batch_size == 8
-    command = " ".join(trtexec_command(spec, gpu_repo / "p.plan", gpu_repo / "t.cache"))
+    command = " ".join(trtexec_command(spec, gpu_repository / "p.plan", gpu_repository / "t.cache"))
     h, w = contract.input_hw
     assert f"--minShapes=input:1x3x{h}x{w}" in command and f"--maxShapes=input:8x3x{h}x{w}" in command
     assert "--fp16" in command and "--timingCacheFile=" in command
@@ -59,7 +51,7 @@ def test_a_plan_without_identity_is_refused(tmp_path):
         install_plan(plan, tmp_path, H100)
 
 
-def test_real_plan_build_and_parity(gpu_repo, tmp_path):
+def test_real_plan_build_and_parity(gpu_repository, tmp_path):
     pytest.importorskip("tensorrt", reason="TensorRT is not installed (it needs an NVIDIA GPU host)")
     torch = pytest.importorskip("torch")
     if not torch.cuda.is_available():
@@ -68,7 +60,7 @@ def test_real_plan_build_and_parity(gpu_repo, tmp_path):
     from skyseg.convert.tensorrt_parity import check_plan_parity
     from skyseg.convert.tensorrt_plan import build_plan, host_identity
 
-    spec, identity = plan_spec(gpu_repo), host_identity()
+    spec, identity = plan_spec(gpu_repository), host_identity()
     plan = build_plan(spec, tmp_path / "cache", identity)
     installed = install_plan(plan, spec.onnx.parent, identity)
     report = check_plan_parity(installed, spec.onnx, Contract.from_config_file(DEFAULT_CONFIG),
