@@ -29,7 +29,7 @@ def median_latencies(paths: dict[str, Path], threads: int, runs: int) -> dict[st
     sessions = {name: ort_session(path, threads) for name, path in paths.items()}
     x = np.random.default_rng(0).normal(size=(1, 3, 384, 512)).astype(np.float32)
     times: dict[str, list[float]] = {name: [] for name in sessions}
-    for name, session in sessions.items():
+    for session in sessions.values():
         for _ in range(3):
             session.run(None, {"input": x})
     for _ in range(max(1, runs // 10)):

@@ -1,4 +1,4 @@
-"""``skyseg export`` and ``skyseg build-repo``."""
+"""``skyseg export``, ``quantize``, ``build-repo`` and ``build-plan``."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ import numpy as np
 
 from skyseg.train.runner import DEFAULT_CONFIG
 
-from .repository import ONNX_FILE, SOURCE_REPOSITORY, ServingOptions
+from .repository import INT8_ONNX_FILE, ONNX_FILE, SOURCE_REPOSITORY, ServingOptions
 
 log = logging.getLogger("skyseg.convert")
 DEFAULT_ONNX = SOURCE_REPOSITORY / "bisenetv2" / "1" / ONNX_FILE
@@ -30,7 +30,7 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_export)
 
 
-DEFAULT_INT8 = DEFAULT_ONNX.with_name("model.int8.onnx")
+DEFAULT_INT8 = DEFAULT_ONNX.with_name(INT8_ONNX_FILE)
 DEFAULT_CALIBRATION = ["data/sky/camvid_train/images/*.jpg", "data/sky/cityscapes_sky/images/*.jpg",
                        "data/sky/ade20k_sky/images/*.jpg"]
 

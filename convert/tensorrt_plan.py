@@ -15,7 +15,7 @@ import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from skyseg.contract import MODEL_INPUT, MODEL_OUTPUT
+from skyseg.contract import MODEL_INPUT
 
 PLAN_FILE = "model.plan"
 TRTEXEC_CANDIDATES = ("trtexec", "/usr/src/tensorrt/bin/trtexec")

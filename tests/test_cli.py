@@ -1,7 +1,6 @@
 """The `skyseg` command line against the real server, and `skyseg serve` failing loudly."""
 import subprocess
 import sys
-from pathlib import Path
 
 import cv2
 import pytest

@@ -1,5 +1,4 @@
 """The real tritonserver with the embedded model, through the client library."""
-from pathlib import Path
 
 import cv2
 import numpy as np

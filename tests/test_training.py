@@ -1,5 +1,4 @@
 """Real MMSeg training for a few iterations on generated data, resume, and export parity."""
-from pathlib import Path
 
 import cv2
 import numpy as np

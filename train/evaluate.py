@@ -76,7 +76,7 @@ def server_predictor(url: str, protocol: str = "grpc", in_flight: int = 4) -> Ma
 def evaluate(predict: MaskPredictor, pairs: Sequence[tuple[Path, Path]], desc: str = "eval") -> SkyCounts:
     counts = SkyCounts()
     masks = predict([image for image, _ in pairs])
-    for (_, label_path), mask in tqdm(zip(pairs, masks), total=len(pairs), desc=desc, unit="img"):
+    for (_, label_path), mask in tqdm(zip(pairs, masks, strict=True), total=len(pairs), desc=desc, unit="img"):
         label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
         counts.add(mask == 255, label)
     return counts

@@ -55,7 +55,7 @@ class SkySegClient:
             clients = [tc.InferenceServerClient(u, concurrency=self.max_in_flight, connection_timeout=timeout,
                                                 network_timeout=timeout) for u in self.urls]
         self._tc = tc
-        self._clients = list(zip(self.urls, clients))
+        self._clients = list(zip(self.urls, clients, strict=True))
         self._rotation = itertools.cycle(range(len(clients)))
         self._lock = threading.Lock()
 

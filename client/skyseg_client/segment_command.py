@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     failures = 0
     with SkySegClient(args.url, args.protocol, max_in_flight=args.concurrency) as client:
         chunks = (args.images[i:i + CHUNK] for i in range(0, len(args.images), CHUNK))
-        results = ((p, r) for chunk in chunks for p, r in zip(chunk, client.segment_many(chunk, return_exceptions=True)))
+        results = ((p, r) for chunk in chunks for p, r in zip(chunk, client.segment_many(chunk, return_exceptions=True), strict=True))
         for path, result in progress(results, len(args.images), "segment"):
             if isinstance(result, SkySegError):
                 failures += 1

@@ -28,5 +28,5 @@ class TritonPythonModel:
                                          pb_utils.TritonError.INVALID_ARG)
             return pb_utils.InferenceResponse(output_tensors=[], error=error)
         masks = np.stack([logits_to_mask(l, g, self.input_hw, self.sky_index)
-                          for l, g in zip(logits, geometry)])
+                          for l, g in zip(logits, geometry, strict=True)])
         return pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(self.mask_out, masks)])
