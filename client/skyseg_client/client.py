@@ -50,7 +50,10 @@ class SkySegClient:
             import tritonclient.grpc as tc
             clients = [tc.InferenceServerClient(u) for u in self.urls]
         else:
+            import gevent
             import tritonclient.http as tc
+            hub = gevent.get_hub()  # connection errors reach the caller as SkySegError; don't print them too
+            hub.NOT_ERROR = tuple(set(hub.NOT_ERROR) | {ConnectionError, TimeoutError})
             timeout = timeout_s or 60.0
             clients = [tc.InferenceServerClient(u, concurrency=self.max_in_flight, connection_timeout=timeout,
                                                 network_timeout=timeout) for u in self.urls]
