@@ -111,11 +111,16 @@ def test_server_and_onnx_runtime_agree_on_camvid(triton_server, shared_data, tmp
 
     convert_data.convert_camvid(shared_data / "camvid", tmp_path, splits=["test"])
     pairs = evaluate.dataset_pairs(tmp_path, "camvid_test")[:16]
-    served = evaluate.evaluate(evaluate.server_predictor(triton_server.grpc_url), pairs)
+    worst: list = []
+    served = evaluate.evaluate(evaluate.server_predictor(triton_server.grpc_url), pairs, worst=worst, keep=3)
     offline = evaluate.evaluate(evaluate.onnx_predictor(DEFAULT_REPOSITORY / "bisenetv2/1/model.onnx",
                                                         Contract.from_config_file(DEFAULT_CONFIG)), pairs)
     assert abs(served.iou - offline.iou) < 0.002
+    assert abs(served.boundary_f1 - offline.boundary_f1) < 0.01
     assert served.iou > 0.8
+    sheet = cv2.imread(str(evaluate.contact_sheet(worst, tmp_path / "worst.png")))
+    assert sheet.shape[0] == 3 * 180 and sheet.shape[1] >= 3 * 180  # 3 rows of image | truth | prediction
+    assert sorted(-m.iou for m in worst) == sorted(served.per_image_iou)[:3]
 
 
 def test_int8_repository_serves_nearly_the_same_masks(grpc_client, tmp_path):

@@ -22,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS,
                    help="converted dataset names (default camvid_test)")
     p.add_argument("--json", type=Path, help="also write the numbers as JSON here")
+    p.add_argument("--contact-sheet", type=Path, metavar="DIR",
+                   help="write <dataset>_worst.png (image | truth | prediction of the 8 worst images) here")
     p.set_defaults(func=_eval)
 
 
@@ -39,20 +41,27 @@ def _predictor(args: argparse.Namespace):
 
 
 def markdown_table(label: str, results: dict[str, dict[str, float]]) -> str:
-    lines = [f"Path: {label}", "", "| dataset | images | sky IoU | sky precision | sky recall (Acc) | pixel acc |",
-             "|---|---:|---:|---:|---:|---:|"]
+    lines = [f"Path: {label}", "", "| dataset | images | sky IoU | sky precision | sky recall (Acc) | pixel acc "
+             "| boundary F1 (3 px) | false sky on no-sky images |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
+        rate = "n/a" if r["false_sky_rate_pct"] is None else f"{r['false_sky_rate_pct']:.2f}% of {r['no_sky_images']}"
         lines.append(f"| {name} | {r['images']} | {r['sky_iou']:.2f} | {r['sky_precision']:.2f} | "
-                     f"{r['sky_recall']:.2f} | {r['pixel_accuracy']:.2f} |")
+                     f"{r['sky_recall']:.2f} | {r['pixel_accuracy']:.2f} | {r['boundary_f1']:.3f} | {rate} |")
     return "\n".join(lines)
 
 
 def _eval(args: argparse.Namespace) -> int:
     from .evaluate import dataset_pairs, evaluate
 
+    from .evaluate import contact_sheet
+
     label, predict = _predictor(args)
-    results = {name: evaluate(predict, dataset_pairs(args.data_root, name), desc=name).as_dict()
-               for name in args.datasets}
+    results = {}
+    for name in args.datasets:
+        worst: list = []
+        results[name] = evaluate(predict, dataset_pairs(args.data_root, name), desc=name, worst=worst).as_dict()
+        if args.contact_sheet:
+            print(f"worst images: {contact_sheet(worst, args.contact_sheet / f'{name}_worst.png')}")
     print(markdown_table(label, results))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -8,6 +8,8 @@ measure the model conversion and the server, not different preprocessing.
 """
 from __future__ import annotations
 
+import heapq
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -18,6 +20,7 @@ from tqdm import tqdm
 from skyseg import ops
 from skyseg.contract import Contract
 
+from .labels import IGNORE, SKY
 from .metrics import SkyCounts
 
 MaskPredictor = Callable[[Sequence[Path]], Iterator[np.ndarray]]  # 0/255 masks at the image size
@@ -73,10 +76,48 @@ def server_predictor(url: str, protocol: str = "grpc", in_flight: int = 4) -> Ma
     return predict
 
 
-def evaluate(predict: MaskPredictor, pairs: Sequence[tuple[Path, Path]], desc: str = "eval") -> SkyCounts:
+@dataclass(order=True)
+class Miss:
+    """One image of the worst few: what the contact sheet shows."""
+
+    iou: float
+    image: Path = field(compare=False)
+    label: np.ndarray = field(compare=False, repr=False)
+    mask: np.ndarray = field(compare=False, repr=False)
+
+
+def evaluate(predict: MaskPredictor, pairs: Sequence[tuple[Path, Path]], desc: str = "eval",
+             worst: list[Miss] | None = None, keep: int = 8) -> SkyCounts:
+    """Accumulate the metrics; with ``worst`` given, it collects the ``keep`` lowest-IoU images."""
     counts = SkyCounts()
     masks = predict([image for image, _ in pairs])
-    for (_, label_path), mask in tqdm(zip(pairs, masks, strict=True), total=len(pairs), desc=desc, unit="img"):
+    for (image, label_path), mask in tqdm(zip(pairs, masks, strict=True), total=len(pairs), desc=desc, unit="img"):
         label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
         counts.add(mask == 255, label)
+        if worst is not None:
+            heapq.heappush(worst, Miss(-counts.per_image_iou[-1], image, label, mask))
+            if len(worst) > keep:
+                heapq.heappop(worst)  # drops the best of the kept
     return counts
+
+
+def contact_sheet(misses: Sequence[Miss], out: Path, row_height: int = 180) -> Path:
+    """Image | truth | prediction for each miss, worst first, as one PNG."""
+    from skyseg_client import overlay
+
+    rows = []
+    for miss in sorted(misses, key=lambda m: -m.iou):  # iou is stored negated: worst first
+        image = cv2.imread(str(miss.image), cv2.IMREAD_COLOR)
+        truth = overlay(image, np.where(miss.label == SKY, 255, 0).astype(np.uint8), color=(80, 200, 80))
+        truth[miss.label == IGNORE] //= 3  # ignored pixels shown dark
+        tiles = [image, truth, overlay(image, miss.mask)]
+        scale = row_height / image.shape[0]
+        row = np.hstack([cv2.resize(t, (max(1, round(t.shape[1] * scale)), row_height)) for t in tiles])
+        cv2.putText(row, f"{miss.image.name}  IoU {100 * -miss.iou:.1f}", (6, 18), cv2.FONT_HERSHEY_SIMPLEX,
+                    0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        rows.append(row)
+    width = max(r.shape[1] for r in rows)
+    sheet = np.vstack([np.pad(r, ((0, 0), (0, width - r.shape[1]), (0, 0))) for r in rows])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(out), sheet)
+    return out

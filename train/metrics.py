@@ -3,9 +3,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cv2
 import numpy as np
 
 from .labels import IGNORE, SKY
+
+BOUNDARY_TOLERANCE_PX = 3
+
+
+def boundary(mask: np.ndarray) -> np.ndarray:
+    """Pixels of ``mask`` (bool) with a 4-neighbour outside it."""
+    eroded = cv2.erode(mask.astype(np.uint8), np.ones((3, 3), np.uint8), borderType=cv2.BORDER_REPLICATE)
+    return mask & ~eroded.astype(bool)
+
+
+def _near(points: np.ndarray, target: np.ndarray, tolerance: int) -> int:
+    """How many ``points`` lie within ``tolerance`` px of a ``target`` pixel."""
+    if not points.any() or not target.any():
+        return 0
+    distance = cv2.distanceTransform((~target).astype(np.uint8), cv2.DIST_L2, 3)
+    return int(np.count_nonzero(points & (distance <= tolerance)))
 
 
 @dataclass
@@ -16,6 +33,15 @@ class SkyCounts:
     tn: int = 0
     images: int = 0
     per_image_iou: list[float] = field(default_factory=list)
+    #: boundary F1 counts: predicted / true boundary pixels, and those matched within the tolerance
+    pred_boundary: int = 0
+    true_boundary: int = 0
+    pred_matched: int = 0
+    true_matched: int = 0
+    #: images whose labels hold no sky: their pixels, and the ones predicted as sky
+    no_sky_images: int = 0
+    no_sky_pixels: int = 0
+    no_sky_false: int = 0
 
     def add(self, pred_sky: np.ndarray, label: np.ndarray) -> None:
         """``pred_sky``: bool HxW; ``label``: 0/1/255 HxW at the same size."""
@@ -30,6 +56,20 @@ class SkyCounts:
         self.tn += int(np.count_nonzero(valid)) - tp - fp - fn
         self.images += 1
         self.per_image_iou.append(tp / (tp + fp + fn) if tp + fp + fn else 1.0)
+        self._add_boundaries(pred_sky, truth, valid)
+        if not np.any(truth & valid):
+            self.no_sky_images += 1
+            self.no_sky_pixels += int(np.count_nonzero(valid))
+            self.no_sky_false += fp
+
+    def _add_boundaries(self, pred_sky: np.ndarray, truth: np.ndarray, valid: np.ndarray) -> None:
+        """Boundaries next to ignored pixels are not scored (their true position is unknown)."""
+        near_ignore = cv2.dilate((~valid).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
+        pred_b, true_b = boundary(pred_sky) & ~near_ignore, boundary(truth & valid) & ~near_ignore
+        self.pred_boundary += int(np.count_nonzero(pred_b))
+        self.true_boundary += int(np.count_nonzero(true_b))
+        self.pred_matched += _near(pred_b, true_b, BOUNDARY_TOLERANCE_PX)
+        self.true_matched += _near(true_b, pred_b, BOUNDARY_TOLERANCE_PX)
 
     @property
     def iou(self) -> float:
@@ -48,6 +88,23 @@ class SkyCounts:
     def pixel_accuracy(self) -> float:
         return (self.tp + self.tn) / max(self.tp + self.fp + self.fn + self.tn, 1)
 
-    def as_dict(self) -> dict[str, float]:
+    @property
+    def boundary_f1(self) -> float:
+        """Sky boundary F1 within BOUNDARY_TOLERANCE_PX at the original resolution (1.0 if no boundary)."""
+        if self.pred_boundary == 0 and self.true_boundary == 0:
+            return 1.0
+        precision = self.pred_matched / max(self.pred_boundary, 1)
+        recall = self.true_matched / max(self.true_boundary, 1)
+        return 2 * precision * recall / max(precision + recall, 1e-12)
+
+    @property
+    def false_sky_rate(self) -> float | None:
+        """Share of pixels called sky in images that contain none (None if there are no such images)."""
+        return self.no_sky_false / self.no_sky_pixels if self.no_sky_pixels else None
+
+    def as_dict(self) -> dict[str, float | None]:
+        rate = self.false_sky_rate
         return {"images": self.images, "sky_iou": 100 * self.iou, "sky_precision": 100 * self.precision,
-                "sky_recall": 100 * self.recall, "pixel_accuracy": 100 * self.pixel_accuracy}
+                "sky_recall": 100 * self.recall, "pixel_accuracy": 100 * self.pixel_accuracy,
+                "boundary_f1": self.boundary_f1, "no_sky_images": self.no_sky_images,
+                "false_sky_rate_pct": None if rate is None else 100 * rate}

@@ -1,0 +1,50 @@
+"""Sky metrics on hand-made masks: IoU family, boundary F1 within 3 px, false-sky rate."""
+import numpy as np
+
+from skyseg.train.labels import IGNORE, NOT_SKY, SKY
+from skyseg.train.metrics import SkyCounts
+
+
+def _label(h=60, w=80, horizon=30) -> np.ndarray:
+    label = np.full((h, w), NOT_SKY, np.uint8)
+    label[:horizon] = SKY
+    return label
+
+
+def test_perfect_prediction():
+    label = _label()
+    counts = SkyCounts()
+    counts.add(label == SKY, label)
+    assert counts.iou == counts.precision == counts.recall == counts.pixel_accuracy == 1.0
+    assert counts.boundary_f1 == 1.0 and counts.false_sky_rate is None
+
+
+def test_boundary_tolerance_is_three_pixels():
+    label = _label(h=120, horizon=60)
+    within, beyond = SkyCounts(), SkyCounts()
+    within.add(_label(h=120, horizon=63) == SKY, label)  # boundary 3 px off
+    beyond.add(_label(h=120, horizon=64) == SKY, label)  # 4 px off
+    assert within.boundary_f1 == 1.0
+    assert beyond.boundary_f1 == 0.0
+    assert beyond.iou > 0.93  # IoU barely notices what boundary F1 catches
+
+
+def test_ignored_pixels_score_nothing():
+    label = _label()
+    label[:, :40] = IGNORE
+    counts = SkyCounts()
+    pred = np.zeros_like(label, bool)
+    pred[:30, 40:] = True
+    pred[:, :40] = True  # anything inside the ignored half is free
+    counts.add(pred, label)
+    assert counts.iou == 1.0 and counts.boundary_f1 == 1.0
+
+
+def test_false_sky_rate_counts_only_images_without_sky():
+    counts = SkyCounts()
+    no_sky = np.full((10, 10), NOT_SKY, np.uint8)
+    pred = np.zeros((10, 10), bool)
+    pred[:2] = True  # 20% of this image called sky
+    counts.add(pred, no_sky)
+    counts.add(_label() == SKY, _label())  # an image with sky does not dilute the rate
+    assert counts.no_sky_images == 1 and abs(counts.false_sky_rate - 0.2) < 1e-9
