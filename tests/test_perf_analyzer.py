@@ -1,4 +1,6 @@
 """A short, bounded perf_analyzer run against the real server (speed targets live in benchmarks/)."""
+import time
+
 import pytest
 
 pytestmark = pytest.mark.slow
@@ -14,3 +16,26 @@ def test_short_perf_analyzer_sweep(triton_server):
     assert result["concurrency"] == 2 and result["infer_per_s"] > 0
     assert 0 < result["p50_ms"] <= result["p99_ms"]
     assert "| 2 |" in table([result])
+
+
+def test_step_statistics_give_every_step_its_milliseconds(triton_server):
+    import tritonclient.grpc as grpcclient
+
+    from benchmarks.perf_analyzer import load_images
+    from benchmarks.soak import run_load
+    from benchmarks.step_stats import STEPS, per_request, render, snapshot
+
+    images, _ = load_images("/nonexistent/*.jpg", count=2, resize=(320, 240))
+    client = grpcclient.InferenceServerClient(triton_server.grpc_url)
+    before = snapshot(client)
+    load = run_load(triton_server.grpc_url, images, concurrency=2, seconds=2)
+    deadline = time.monotonic() + 10  # Triton updates its counters just after each reply
+    while True:
+        table = per_request(before, snapshot(client))
+        if all(table[step]["requests"] >= load.ok for step in STEPS) or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert set(table) == set(STEPS) and load.ok > 0
+    assert all(table[step]["requests"] >= load.ok for step in STEPS)
+    assert table["bisenetv2"]["compute_infer"] > table["postprocess"]["compute_infer"] > 0
+    assert "| bisenetv2 |" in render(table)
