@@ -70,8 +70,9 @@ def test_video_survives_a_server_restart_with_every_frame_once_in_order(tmp_path
                 if index == 10:
                     thread = threading.Thread(target=restart)
                     thread.start()
-        thread.join()
     finally:
+        if thread is not None:
+            thread.join()  # a failing run must not leave the restarted server behind
         server.stop()
         for s in restarted:
             s.stop()
