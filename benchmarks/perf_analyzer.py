@@ -1,11 +1,13 @@
-"""perf_analyzer against the running ensemble: real JPEGs, a concurrency sweep, infer/s and p50/p99.
+"""perf_analyzer against a running skyseg server: real JPEGs, a concurrency sweep, infer/s and p50/p99.
 
-perf_analyzer comes from the ``tritonclient==2.51.0`` wheel (newer builds need glibc 2.38),
-installed with ``--no-deps`` into ``.cache/perf_analyzer`` so its ``protobuf<5`` pin cannot clash
-with the project's environment. It needs Debian's ``libb64-0d`` and a ``libcudart.so.12``; the
-copy inside ``nvidia_pytriton.libs`` is linked rather than downloading CUDA.
+perf_analyzer comes from the ``tritonclient==2.51.0`` wheel (the builds in tritonclient >= 2.52 and
+in PyPI ``perf-analyzer`` need glibc 2.38), installed with ``pip --no-deps --target .cache/perf_analyzer``
+so that its ``protobuf<5`` pin never touches the project's environment. The binary also needs
+``libb64.so.0d`` and ``libcudart.so.12``; both are taken from the system when present, else from the
+copies nvidia-pytriton already carries (``nvidia_pytriton.libs``), linked into ``.cache/perf_analyzer/lib``.
 
     python -m benchmarks.perf_analyzer --url 127.0.0.1:8001 --concurrency 1,2,4,8
+    python -m benchmarks.perf_analyzer --resize 1920x1080 --concurrency 1,4
 """
 from __future__ import annotations
 
@@ -13,166 +15,461 @@ import argparse
 import base64
 import csv
 import glob
+import importlib.util
 import json
 import os
 import platform
+import shlex
 import struct
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 import cv2
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 CACHE = ROOT / ".cache" / "perf_analyzer"
 TRITONCLIENT_WITH_WORKING_BINARY = "tritonclient==2.51.0"
+CUDART_WHEEL = "nvidia-cuda-runtime-cu12"
 DEFAULT_IMAGES = str(ROOT.parent / "shared" / "data" / "camvid" / "test" / "*.jpg")
+DEFAULT_COUNT = 16
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
+DEFAULT_PORTS = {"grpc": 8001, "http": 8000}
 
 
-def _pytriton_libs() -> Path:
-    import importlib.util
+class PerfAnalyzerError(RuntimeError):
+    """perf_analyzer failed or timed out; ``stderr`` is its own message, ``results`` the levels already done."""
 
+    def __init__(self, message: str, returncode: int = 1, stdout: str = "", stderr: str = "",
+                 results: list[dict] | None = None):
+        super().__init__(message)
+        self.returncode, self.stdout, self.stderr = returncode, stdout, stderr
+        self.results = results or []
+
+
+# --------------------------------------------------------------------------- installation
+
+
+def _ldconfig_has(soname: str) -> bool:
+    try:
+        listing = subprocess.run(["ldconfig", "-p"], check=False, capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return any(line.strip().startswith(soname + " ") for line in listing.splitlines())
+
+
+def _pytriton_libs() -> Path | None:
+    """``site-packages/nvidia_pytriton.libs`` of the installed nvidia-pytriton (auditwheel-renamed libraries)."""
     spec = importlib.util.find_spec("pytriton")
-    if spec is None or spec.origin is None:
-        raise RuntimeError("nvidia-pytriton is not installed; it carries the libcudart perf_analyzer loads")
-    return Path(spec.origin).parent.parent / "nvidia_pytriton.libs"
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    libs = Path(next(iter(spec.submodule_search_locations))).parent / "nvidia_pytriton.libs"
+    return libs if libs.is_dir() else None
 
 
-def _ensure_libb64() -> None:
-    if "libb64.so.0d" in subprocess.run(["ldconfig", "-p"], capture_output=True, text=True).stdout:
+def _bundled(pattern: str) -> Path | None:
+    libs = _pytriton_libs()
+    found = sorted(libs.glob(pattern)) if libs else []
+    return found[0] if found else None
+
+
+def _link(lib_dir: Path, soname: str, target: Path) -> None:
+    link = lib_dir / soname
+    if link.is_symlink() or link.exists():
+        link.unlink()
+    link.symlink_to(target)
+
+
+def _pip_target(target: Path, *requirements: str) -> None:
+    command = [sys.executable, "-m", "pip", "install", "-q", "--disable-pip-version-check", "--no-deps",
+               "--upgrade", "--target", str(target), *requirements]
+    done = subprocess.run(command, check=False, capture_output=True, text=True, timeout=900)
+    if done.returncode != 0:
+        raise PerfAnalyzerError(f"`{shlex.join(command)}` failed:\n{done.stdout}{done.stderr}", done.returncode,
+                                done.stdout, done.stderr)
+
+
+def _ensure_libb64(lib_dir: Path) -> None:
+    """System libb64.so.0d; else nvidia-pytriton's copy; else ``apt-get install libb64-0d`` as root."""
+    if (lib_dir / "libb64.so.0d").exists() or _ldconfig_has("libb64.so.0d"):
+        return
+    bundled = _bundled("libb64*.so.0d*")
+    if bundled:
+        _link(lib_dir, "libb64.so.0d", bundled)
         return
     if os.geteuid() != 0:
-        raise RuntimeError("perf_analyzer needs libb64.so.0d: run `sudo apt-get install libb64-0d`")
+        raise PerfAnalyzerError("perf_analyzer needs libb64.so.0d, which is not installed: run "
+                                "`sudo apt-get install -y libb64-0d` (Debian/Ubuntu package libb64-0d) and retry")
     install = ["apt-get", "install", "-y", "-q", "libb64-0d"]
-    if subprocess.run(install, capture_output=True).returncode != 0:
-        subprocess.run(["apt-get", "update", "-q"], check=True, capture_output=True)
-        subprocess.run(install, check=True, capture_output=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.run(install, check=False, capture_output=True, env=env, timeout=600).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], check=False, capture_output=True, env=env, timeout=600)
+        done = subprocess.run(install, check=False, capture_output=True, text=True, env=env, timeout=600)
+        if done.returncode != 0:
+            raise PerfAnalyzerError(f"`apt-get install -y libb64-0d` failed:\n{done.stdout}{done.stderr}",
+                                    done.returncode, done.stdout, done.stderr)
 
 
-def ensure_perf_analyzer(cache: Path = CACHE) -> Path:
-    """The perf_analyzer binary, installed on first use; also checks its shared libraries."""
-    binary = cache / "bin" / "perf_analyzer"
-    if not binary.exists():
-        subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(cache),
-                        TRITONCLIENT_WITH_WORKING_BINARY], check=True)
-        binary.chmod(0o755)
-    _ensure_libb64()
-    lib = cache / "lib"
-    lib.mkdir(exist_ok=True)
-    cudart = lib / "libcudart.so.12"
-    if not cudart.exists():
-        (source,) = _pytriton_libs().glob("libcudart-*.so.12*")
-        cudart.symlink_to(source)
-    return binary
+def _ensure_cudart(cache_dir: Path, lib_dir: Path) -> None:
+    """System libcudart.so.12; else nvidia-pytriton's copy; else the ``nvidia-cuda-runtime-cu12`` wheel."""
+    if (lib_dir / "libcudart.so.12").exists() or _ldconfig_has("libcudart.so.12"):
+        return
+    bundled = _bundled("libcudart*.so.12*")
+    if bundled is None:
+        wheel = sorted(cache_dir.glob("nvidia/cuda_runtime/lib/libcudart.so.12*"))
+        if not wheel:
+            _pip_target(cache_dir, CUDART_WHEEL)
+            wheel = sorted(cache_dir.glob("nvidia/cuda_runtime/lib/libcudart.so.12*"))
+        if not wheel:
+            raise PerfAnalyzerError(f"{CUDART_WHEEL} installed into {cache_dir} but holds no libcudart.so.12")
+        bundled = wheel[0]
+    _link(lib_dir, "libcudart.so.12", bundled)
 
 
-def perf_analyzer_env(cache: Path = CACHE) -> dict[str, str]:
-    env = dict(os.environ)
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in [str(cache / "lib"), env.get("LD_LIBRARY_PATH", "")] if p)
+def perf_analyzer_env(cache_dir: Path = CACHE, base: dict | None = None) -> dict[str, str]:
+    """The environment to run perf_analyzer in: ``cache_dir/lib`` first on LD_LIBRARY_PATH."""
+    env = dict(os.environ if base is None else base)
+    paths = [str(Path(cache_dir) / "lib"), env.get("LD_LIBRARY_PATH", "")]
+    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in paths if p)
     return env
 
 
-def load_images(pattern: str, count: int, resize: tuple[int, int] | None) -> tuple[list[bytes], str]:
-    """Real JPEGs (optionally resized to WxH and re-encoded at quality 90), else generated scenes."""
-    paths = sorted(glob.glob(pattern))[:count]
-    if paths:
-        images, source = [cv2.imread(p, cv2.IMREAD_COLOR) for p in paths], f"{len(paths)} images from {pattern}"
+def perf_analyzer_version(binary: str | Path, cache_dir: Path = CACHE) -> str:
+    """E.g. ``Perf Analyzer Version 2.51.0 (commit unknown)``; raises if the binary does not start."""
+    try:
+        done = subprocess.run([str(binary), "--version"], check=False, capture_output=True, text=True, timeout=60,
+                              env=perf_analyzer_env(cache_dir))
+    except OSError as e:
+        raise PerfAnalyzerError(f"cannot run {binary}: {e}") from e
+    lines = [line.strip() for line in (done.stdout + done.stderr).splitlines() if line.strip()]
+    if done.returncode != 0 or not lines:
+        raise PerfAnalyzerError(f"{binary} --version failed ({done.returncode}):\n{done.stdout}{done.stderr}",
+                                done.returncode, done.stdout, done.stderr)
+    return lines[0]
+
+
+def ensure_perf_analyzer(cache_dir: Path = CACHE) -> Path:
+    """The perf_analyzer binary, installed into ``cache_dir`` on first use, with its libraries in reach.
+
+    Installs nothing that is already there; checks that the binary starts (``--version``).
+    """
+    cache_dir = Path(cache_dir).resolve()
+    binary = cache_dir / "bin" / "perf_analyzer"
+    if not binary.exists():
+        cache_dir.mkdir(parents=True, exist_ok=True)
+        _pip_target(cache_dir, TRITONCLIENT_WITH_WORKING_BINARY)
+        if not binary.exists():
+            raise PerfAnalyzerError(f"{TRITONCLIENT_WITH_WORKING_BINARY} installed into {cache_dir} but holds no "
+                                    "bin/perf_analyzer (is this an x86_64/aarch64 Linux machine?)")
+    binary.chmod(binary.stat().st_mode | 0o111)
+    lib_dir = cache_dir / "lib"
+    lib_dir.mkdir(exist_ok=True)
+    for link in lib_dir.iterdir():  # e.g. a venv that moved since the links were made
+        if link.is_symlink() and not link.exists():
+            link.unlink()
+    _ensure_libb64(lib_dir)
+    _ensure_cudart(cache_dir, lib_dir)
+    perf_analyzer_version(binary, cache_dir)
+    return binary
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def find_images(pattern: str | Path, count: int = DEFAULT_COUNT) -> list[Path]:
+    """The first ``count`` images (sorted) of a glob or a directory."""
+    pattern = str(pattern)
+    if os.path.isdir(pattern):
+        paths = [p for p in sorted(Path(pattern).iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES]
     else:
-        from skyseg.samples import render_scene
+        paths = [Path(p) for p in sorted(glob.glob(pattern)) if Path(p).is_file()]
+    return paths[:count]
 
-        w, h = resize or (960, 540)
-        images, source = [render_scene(w, h, seed=i) for i in range(count)], f"{count} GENERATED scenes ({pattern} absent)"
-    if resize is None and paths:
-        return [Path(p).read_bytes() for p in paths], source
-    encoded = []
+
+def synthetic_image(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A BGR landscape: graded sky above a ragged skyline, textured ground below (not a real photo)."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    top, horizon = rng.uniform([150, 80, 20], [210, 140, 70]).astype(np.float32), np.float32([235, 210, 180])
+    image = np.broadcast_to(top * (1 - t) + horizon * t, (height, width, 3)).copy()
+    knots = rng.uniform(0.35, 0.7, size=12) * height
+    skyline = np.interp(np.arange(width), np.linspace(0, width - 1, knots.size), knots)
+    skyline += rng.normal(0, height * 0.01, width).cumsum() * 0.05
+    ground = np.arange(height)[:, None] >= skyline[None, :]
+    colour = rng.uniform([20, 60, 30], [90, 140, 110]).astype(np.float32)
+    texture = rng.normal(0, 18, (height, width, 1)).astype(np.float32)
+    image[ground] = (colour + texture)[ground]
+    image += rng.normal(0, 3, image.shape).astype(np.float32)
+    return np.clip(image, 0, 255).astype(np.uint8)
+
+
+def encode_jpeg(image: np.ndarray, size: tuple[int, int] | None = None, quality: int = 90) -> bytes:
+    if size is not None and (image.shape[1], image.shape[0]) != tuple(size):
+        shrink = size[0] * size[1] < image.shape[0] * image.shape[1]
+        image = cv2.resize(image, tuple(size), interpolation=cv2.INTER_AREA if shrink else cv2.INTER_LINEAR)
+    ok, buffer = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError("JPEG encoding failed")
+    return buffer.tobytes()
+
+
+def image_bytes(image: Path | str | bytes, size: tuple[int, int] | None = None) -> bytes:
+    """The file's own JPEG bytes; re-encoded (quality 90) when resized or when the file is not a JPEG."""
+    data = image if isinstance(image, (bytes, bytearray)) else Path(image).read_bytes()
+    if size is None and data[:3] == b"\xff\xd8\xff":
+        return bytes(data)
+    decoded = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
+    if decoded is None:
+        raise ValueError(f"cannot decode {image if not isinstance(image, (bytes, bytearray)) else 'image bytes'}")
+    return encode_jpeg(decoded, size)
+
+
+def load_images(pattern: str | Path = DEFAULT_IMAGES, count: int = DEFAULT_COUNT,
+                resize: tuple[int, int] | None = None) -> tuple[list[bytes], str]:
+    """(JPEG bytes, description): real images from a glob/dir, else GENERATED synthetic scenes (said so)."""
+    paths = find_images(pattern, count)
+    suffix = f", resized to {resize[0]}x{resize[1]} (JPEG quality 90)" if resize else ""
+    if paths:
+        return [image_bytes(p, resize) for p in paths], f"{len(paths)} images from {pattern}{suffix}"
+    width, height = resize or (960, 540)
+    images = [encode_jpeg(synthetic_image(width, height, seed)) for seed in range(count)]
+    return images, (f"{count} GENERATED synthetic {width}x{height} JPEGs (no images at {pattern}); "
+                    "numbers are not comparable with real-image runs")
+
+
+def make_input_json(images: Sequence[Path | str | bytes], out: Path, input_name: str = "IMAGE",
+                    size: tuple[int, int] | None = None) -> Path:
+    """perf_analyzer ``--input-data`` file: one data step per image, ``{"data": [{IMAGE: {b64, shape}}]}``.
+
+    For a BYTES tensor perf_analyzer takes the b64 payload as the tensor's raw serialized content, so
+    each element is a 4-byte little-endian length followed by the bytes (raw JPEG bytes alone fail
+    with "incomplete string data ... expecting string of length <garbage>").
+    """
+    if not images:
+        raise ValueError("no images for the input file")
+    steps = []
     for image in images:
-        if resize:
-            image = cv2.resize(image, resize, interpolation=cv2.INTER_AREA)
-        encoded.append(cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes())
-    return encoded, source + (f", resized to {resize[0]}x{resize[1]}" if resize else "")
-
-
-def write_input_json(images: list[bytes], out: Path, input_name: str = "IMAGE") -> Path:
-    """``b64`` is the tensor's raw content: for BYTES, each element is a 4-byte LE length + bytes."""
-    data = [{input_name: {"b64": base64.b64encode(struct.pack("<I", len(b)) + b).decode(), "shape": [1]}}
-            for b in images]
-    out.write_text(json.dumps({"data": data}))
+        data = image_bytes(image, size)
+        payload = base64.b64encode(struct.pack("<I", len(data)) + data).decode("ascii")
+        steps.append({input_name: {"b64": payload, "shape": [1]}})
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"data": steps}))
     return out
 
 
-def run_sweep(url: str, images: list[bytes], model: str = "sky_segmentation", protocol: str = "grpc",
-              concurrency: list[int] = (1, 2, 4, 8), interval_ms: int = 3000, max_trials: int = 6,
-              stability: int = 20, timeout_s: float = 600, binary: str | None = None) -> list[dict]:
-    """One perf_analyzer run per concurrency level; returns infer/s and latency percentiles (ms).
+def write_input_json(images: list[bytes], out: Path, input_name: str = "IMAGE") -> Path:
+    """Older name of :func:`make_input_json` for already-encoded JPEG bytes."""
+    return make_input_json(images, out, input_name)
 
-    ``binary``: an existing perf_analyzer (e.g. in NVIDIA's SDK image) instead of the 2.51 install.
-    """
-    binary = binary or str(ensure_perf_analyzer())
+
+# --------------------------------------------------------------------------- measurement
+
+
+_COLUMNS = {"concurrency": "Concurrency", "infer_per_s": "Inferences/Second", "p50_ms": "p50 latency",
+            "p90_ms": "p90 latency", "p95_ms": "p95 latency", "p99_ms": "p99 latency"}
+_AVG_PARTS = ["Client Send", "Network+Server Send/Recv", "Server Queue", "Server Compute Input",
+              "Server Compute Infer", "Server Compute Output", "Client Recv"]
+
+
+def parse_csv(path: Path) -> list[dict]:
+    """Rows of perf_analyzer's ``-f`` CSV, by header name; latencies (microseconds there) in ms here."""
+    with open(path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    if not rows:
+        raise PerfAnalyzerError(f"perf_analyzer wrote no rows to {path}")
+    missing = [c for c in _COLUMNS.values() if c not in rows[0]]
+    if missing:
+        raise PerfAnalyzerError(f"perf_analyzer CSV lacks {missing}; it has {list(rows[0])}")
     results = []
-    with tempfile.TemporaryDirectory(prefix="perf-") as tmp:
-        data = write_input_json(images, Path(tmp) / "input.json")
-        for level in concurrency:
-            report = Path(tmp) / f"c{level}.csv"
-            command = [str(binary), "-m", model, "-u", url, "-i", protocol, "--input-data", str(data),
-                       "--concurrency-range", f"{level}:{level}", "--measurement-mode", "time_windows",
-                       "--measurement-interval", str(interval_ms), "--max-trials", str(max_trials),
-                       "--stability-percentage", str(stability), "-f", str(report)]
-            done = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, env=perf_analyzer_env())
-            if done.returncode != 0 or not report.exists():
-                raise RuntimeError(f"perf_analyzer failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
-            results.append(_parse_csv(report))
+    for row in rows:
+        def us(key: str, row: dict = row) -> float:  # microseconds (integers) -> ms
+            return float(row[key]) / 1000.0
+
+        result = {"concurrency": int(row["Concurrency"]), "infer_per_s": float(row["Inferences/Second"])}
+        result.update({key: us(column) for key, column in _COLUMNS.items() if key.endswith("_ms")})
+        if all(part in row for part in _AVG_PARTS):  # the parts add up to the average latency
+            result["avg_ms"] = round(sum(us(part) for part in _AVG_PARTS), 3)
+            result["server_queue_ms"] = us("Server Queue")
+            result["server_compute_ms"] = round(sum(us(f"Server Compute {s}") for s in ("Input", "Infer", "Output")), 3)
+        results.append(result)
     return results
 
 
-def _parse_csv(path: Path) -> dict:
-    with open(path) as f:
-        row = next(csv.DictReader(f))
-    ms = lambda key: float(row[key]) / 1000.0  # noqa: E731 - perf_analyzer reports microseconds
-    return {"concurrency": int(row["Concurrency"]), "infer_per_s": float(row["Inferences/Second"]),
-            "p50_ms": ms("p50 latency"), "p90_ms": ms("p90 latency"), "p99_ms": ms("p99 latency")}
+def level_timeout_s(measurement_interval_ms: int, max_trials: int) -> float:
+    """Upper bound for one concurrency level: every trial window, 50% slack, 60 s to connect and drain."""
+    return max_trials * measurement_interval_ms / 1000.0 * 1.5 + 60.0
 
 
-def machine() -> dict:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines()
-                if l.startswith("model name")), platform.processor())
-    return {"cpu": cpu, "cores": os.cpu_count(), "platform": platform.platform(), "perf_analyzer": "2.51.0"}
+def run_sweep(url: str, images: Sequence[Path | str | bytes] | None = None, model: str = "sky_segmentation",
+              protocol: str = "grpc", concurrency: Iterable[int] = (1, 2, 4, 8),
+              measurement_interval_ms: int = 3000, extra_args: Sequence[str] = (), *,
+              max_trials: int = 6, stability_percentage: float = 20, timeout_s: float | None = None,
+              binary: str | Path | None = None, input_name: str = "IMAGE", size: tuple[int, int] | None = None,
+              cache_dir: Path = CACHE, progress: Callable[[dict], None] | None = None,
+              interval_ms: int | None = None, stability: float | None = None) -> list[dict]:
+    """One perf_analyzer run per concurrency level; a dict per level (infer/s, latency percentiles in ms).
+
+    ``images``: JPEG bytes or image paths (None: the default CamVid images, else synthetic ones);
+    ``size`` (W, H) resizes them. A level is stable when the last 3 windows agree within
+    ``stability_percentage`` (throughput and average latency); perf_analyzer gives up (exit 2) after
+    ``max_trials`` windows. ``timeout_s`` bounds the whole sweep (default: ``level_timeout_s`` per level).
+    ``binary``: an existing perf_analyzer (e.g. NVIDIA's SDK image) instead of the 2.51 install.
+    ``interval_ms``/``stability`` are older spellings of ``measurement_interval_ms``/``stability_percentage``.
+    Raises PerfAnalyzerError (with perf_analyzer's stderr and the levels already measured) on failure.
+    """
+    interval = int(interval_ms if interval_ms is not None else measurement_interval_ms)
+    stability_pct = stability if stability is not None else stability_percentage
+    levels = [int(c) for c in concurrency]
+    if protocol not in ("grpc", "http"):
+        raise ValueError(f"protocol must be grpc or http, not {protocol!r}")
+    if not levels or min(levels) < 1:
+        raise ValueError(f"concurrency levels must be >= 1: {levels}")
+    if max_trials < 3:
+        raise ValueError("max_trials must be >= 3: stability compares the last 3 windows")
+    if images is None:
+        images, _ = load_images(DEFAULT_IMAGES, DEFAULT_COUNT, size)
+        size = None
+    binary = str(binary) if binary else str(ensure_perf_analyzer(cache_dir))
+    budget = timeout_s if timeout_s is not None else len(levels) * level_timeout_s(interval, max_trials)
+    deadline = time.monotonic() + budget
+    results: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="perf-analyzer-") as tmp:
+        data = make_input_json(list(images), Path(tmp) / "input.json", input_name, size)
+        for level in levels:
+            report = Path(tmp) / f"c{level}.csv"
+            command = [binary, "-m", model, "-u", url, "-i", protocol, "--input-data", str(data),
+                       "--concurrency-range", f"{level}:{level}", "--measurement-mode", "time_windows",
+                       "--measurement-interval", str(interval), "--max-trials", str(max_trials),
+                       "--stability-percentage", str(stability_pct), "-f", str(report), *map(str, extra_args)]
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PerfAnalyzerError(f"sweep time limit ({budget:.0f} s) reached before concurrency {level}",
+                                        124, results=results)
+            try:
+                done = subprocess.run(command, check=False, capture_output=True, text=True,
+                                      env=perf_analyzer_env(cache_dir), timeout=min(remaining, level_timeout_s(interval, max_trials)))
+            except subprocess.TimeoutExpired as e:
+                out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+                err = e.stderr.decode(errors="replace") if isinstance(e.stderr, bytes) else (e.stderr or "")
+                raise PerfAnalyzerError(f"perf_analyzer timed out after {e.timeout:.0f} s at concurrency {level}:"
+                                        f"\n{shlex.join(command)}\n{err}", 124, out, err, results) from e
+            if done.returncode != 0 or not report.exists():
+                hint = ("\n(unstable: raise --interval-ms, --max-trials or --stability-percentage, or give the "
+                        "machine to the benchmark)" if done.returncode == 2 else "")
+                raise PerfAnalyzerError(
+                    f"perf_analyzer failed (exit {done.returncode}) at concurrency {level}:\n{shlex.join(command)}\n"
+                    f"{done.stderr.strip() or done.stdout[-3000:]}{hint}",
+                    done.returncode or 1, done.stdout, done.stderr, results)
+            for result in parse_csv(report):
+                results.append(result)
+                if progress:
+                    progress(result)
+    return results
+
+
+# --------------------------------------------------------------------------- report
+
+
+def machine(binary: str | Path | None = None, cache_dir: Path = CACHE) -> dict:
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    cpu = next((l.split(":", 1)[1].strip() for l in lines if l.startswith("model name")), platform.processor())
+    try:
+        nproc = len(os.sched_getaffinity(0))
+    except AttributeError:
+        nproc = os.cpu_count()
+    info = {"cpu": cpu, "nproc": nproc, "cpu_count": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "hostname": platform.node()}
+    if binary:
+        try:
+            info["perf_analyzer"] = perf_analyzer_version(binary, cache_dir)
+        except PerfAnalyzerError:
+            info["perf_analyzer"] = "unknown"
+    return info
 
 
 def table(results: list[dict]) -> str:
     lines = ["| concurrency | infer/s | p50 ms | p90 ms | p99 ms |", "|---:|---:|---:|---:|---:|"]
-    lines += [f"| {r['concurrency']} | {r['infer_per_s']:.2f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | {r['p99_ms']:.1f} |"
-              for r in results]
+    lines += [f"| {r['concurrency']} | {r['infer_per_s']:.2f} | {r['p50_ms']:.1f} | {r['p90_ms']:.1f} | "
+              f"{r['p99_ms']:.1f} |" for r in results]
     return "\n".join(lines)
+
+
+def _size(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WxH, e.g. 1920x1080, not {text!r}") from None
+    return width, height
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--url", default="127.0.0.1:8001")
+    p.add_argument("--url", help="host:port (default 127.0.0.1:8001 for grpc, 127.0.0.1:8000 for http)")
     p.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
     p.add_argument("--model", default="sky_segmentation")
-    p.add_argument("--concurrency", default="1,2,4,8", help="comma-separated levels")
-    p.add_argument("--images", default=DEFAULT_IMAGES, help="glob of real images")
-    p.add_argument("--count", type=int, default=16, help="images in the input set")
-    p.add_argument("--resize", help="WxH, e.g. 1920x1080 (re-encoded JPEG quality 90)")
-    p.add_argument("--interval-ms", type=int, default=3000)
+    p.add_argument("--concurrency", default="1,2,4,8", help="comma-separated levels (default 1,2,4,8)")
+    p.add_argument("--images", default=DEFAULT_IMAGES, help="glob or directory of real images "
+                   "(default: the CamVid test JPEGs in ../shared/data; synthetic ones if absent)")
+    p.add_argument("--count", type=int, default=DEFAULT_COUNT, help="images in the input set (default 16)")
+    p.add_argument("--resize", type=_size, help="WxH, e.g. 1920x1080 (re-encoded as JPEG quality 90)")
+    p.add_argument("--input-name", default="IMAGE")
+    p.add_argument("--interval-ms", type=int, default=3000, help="measurement window (>= 2000 advised)")
+    p.add_argument("--max-trials", type=int, default=6, help="windows per level before giving up (>= 3)")
+    p.add_argument("--stability-percentage", type=float, default=20,
+                   help="allowed spread of the last 3 windows, percent (default 20)")
+    p.add_argument("--timeout", type=float, help="seconds for the whole sweep (default: from interval and trials)")
+    p.add_argument("--extra-args", default="", help="more perf_analyzer options, one shell-quoted string")
     p.add_argument("--output", type=Path, help="JSON results (default benchmarks/results/perf_<model>_<time>.json)")
-    p.add_argument("--install-only", action="store_true", help="install perf_analyzer and exit")
     p.add_argument("--binary", help="use this perf_analyzer (e.g. NVIDIA's SDK image) instead of installing 2.51")
+    p.add_argument("--cache-dir", type=Path, default=CACHE, help=f"install location (default {CACHE})")
+    p.add_argument("--install-only", action="store_true", help="install perf_analyzer, print its version, exit")
     args = p.parse_args(argv)
+    try:
+        binary = args.binary or str(ensure_perf_analyzer(args.cache_dir))
+        version = perf_analyzer_version(binary, args.cache_dir)
+    except PerfAnalyzerError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.returncode or 1
     if args.install_only:
-        print(f"perf_analyzer ready: {ensure_perf_analyzer()}")
+        print(f"perf_analyzer ready: {binary} ({version}); LD_LIBRARY_PATH += {Path(args.cache_dir) / 'lib'}")
         return 0
-    resize = tuple(int(v) for v in args.resize.lower().split("x")) if args.resize else None
-    images, source = load_images(args.images, args.count, resize)
-    levels = [int(v) for v in args.concurrency.split(",")]
-    print(f"perf_analyzer -> {args.model} at {args.protocol}://{args.url}; inputs: {source}", flush=True)
-    results = run_sweep(args.url, images, args.model, args.protocol, levels, args.interval_ms, binary=args.binary)
+    url = args.url or f"127.0.0.1:{DEFAULT_PORTS[args.protocol]}"
+    levels = [int(v) for v in args.concurrency.split(",") if v.strip()]
+    images, source = load_images(args.images, args.count, args.resize)
+    if args.interval_ms < 2000:
+        print(f"warning: --interval-ms {args.interval_ms} < 2000 gives few requests per window", file=sys.stderr)
+    print(f"perf_analyzer ({version}) -> {args.model} at {args.protocol}://{url}", flush=True)
+    print(f"inputs: {source}", flush=True)
+    started = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    try:
+        results = run_sweep(url, images, args.model, args.protocol, levels, args.interval_ms,
+                            shlex.split(args.extra_args), max_trials=args.max_trials,
+                            stability_percentage=args.stability_percentage, timeout_s=args.timeout,
+                            binary=binary, input_name=args.input_name, cache_dir=args.cache_dir,
+                            progress=lambda r: print(f"  concurrency {r['concurrency']}: {r['infer_per_s']:.2f} "
+                                                     f"infer/s, p50 {r['p50_ms']:.1f} ms", flush=True))
+    except PerfAnalyzerError as e:
+        if e.results:
+            print("measured before the failure (no JSON written):\n" + table(e.results))
+        print(f"error: {e}", file=sys.stderr)
+        return e.returncode or 1
     print(table(results))
     out = args.output or ROOT / "benchmarks" / "results" / f"perf_{args.model}_{time.strftime('%Y%m%d-%H%M%S')}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps({"machine": machine(), "inputs": source, "url": args.url, "results": results}, indent=2))
+    report = {"model": args.model, "url": url, "protocol": args.protocol, "started": started, "inputs": source,
+              "settings": {"concurrency": levels, "measurement_interval_ms": args.interval_ms,
+                           "max_trials": args.max_trials, "stability_percentage": args.stability_percentage,
+                           "resize": list(args.resize) if args.resize else None, "extra_args": args.extra_args},
+              "machine": dict(machine(), perf_analyzer=version), "results": results}
+    out.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {out}")
     return 0
 
