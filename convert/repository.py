@@ -31,7 +31,9 @@ class ServingOptions:
     max_batch_size: int = c.MAX_BATCH_SIZE
     max_pixels: int = 64_000_000  #: images declaring more pixels are refused before decoding (bombs)
     max_bytes: int = 32 << 20  #: encoded images above this are refused (Triton 2.51 has no request-size flag)
-    network_queue_delay_us: int = 2000  #: how long the batcher waits to fill a batch for the network
+    #: how long the batcher waits to fill a batch for the network. 0: under load the queue fills
+    #: while the single instance computes anyway, and at low load a wait only adds latency.
+    network_queue_delay_us: int = 0
     network_instances: int = 1
     network_threads: int = 0  #: ONNX Runtime intra-op threads per instance; 0 = one per core
     preprocess_instances: int = 1
@@ -62,6 +64,7 @@ def preprocess_config(contract: Contract, opts: ServingOptions, raw: bool) -> mc
     config.output.extend([
         _tensor(mc.ModelOutput, c.MODEL_INPUT, "TYPE_FP32", [3, *contract.input_hw]),
         _tensor(mc.ModelOutput, c.GEOMETRY, "TYPE_INT32", [4]),
+        _tensor(mc.ModelOutput, c.GUIDE, "TYPE_UINT8", contract.input_hw),
     ])
     _params(config, input_height=str(contract.input_height), input_width=str(contract.input_width),
             mean=list(contract.mean), std=list(contract.std), max_pixels=str(opts.max_pixels),
@@ -102,10 +105,12 @@ def _network_io(config: mc.ModelConfig, contract: Contract, logits_shape, opts: 
 def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -> mc.ModelConfig:
     config = _python_model(c.POSTPROCESS, opts.max_batch_size, opts.postprocess_instances, 0)
     config.input.extend([_tensor(mc.ModelInput, c.MODEL_OUTPUT, "TYPE_FP32", logits_shape),
-                         _tensor(mc.ModelInput, c.GEOMETRY, "TYPE_INT32", [4])])
+                         _tensor(mc.ModelInput, c.GEOMETRY, "TYPE_INT32", [4]),
+                         _tensor(mc.ModelInput, c.GUIDE, "TYPE_UINT8", contract.input_hw)])
     config.output.append(_tensor(mc.ModelOutput, c.MASK, "TYPE_UINT8", [-1, -1]))
     _params(config, input_height=str(contract.input_height), input_width=str(contract.input_width),
-            sky_index=str(contract.sky_index))
+            sky_index=str(contract.sky_index), refine_radius=str(contract.refine_radius),
+            refine_eps=str(contract.refine_eps))
     return config
 
 
@@ -118,11 +123,11 @@ def ensemble_config(contract: Contract, logits_shape, opts: ServingOptions, raw:
     config.output.append(_tensor(mc.ModelOutput, c.MASK, "TYPE_UINT8", [-1, -1]))
     steps = config.ensemble_scheduling.step
     steps.add(model_name=preprocess, model_version=-1, input_map={entry: entry},
-              output_map={c.MODEL_INPUT: "_input", c.GEOMETRY: "_geometry"})
+              output_map={c.MODEL_INPUT: "_input", c.GEOMETRY: "_geometry", c.GUIDE: "_guide"})
     steps.add(model_name=c.NETWORK, model_version=-1, input_map={c.MODEL_INPUT: "_input"},
               output_map={c.MODEL_OUTPUT: "_logits"})
     steps.add(model_name=c.POSTPROCESS, model_version=-1,
-              input_map={c.MODEL_OUTPUT: "_logits", c.GEOMETRY: "_geometry"},
+              input_map={c.MODEL_OUTPUT: "_logits", c.GEOMETRY: "_geometry", c.GUIDE: "_guide"},
               output_map={c.MASK: c.MASK})
     return config
 

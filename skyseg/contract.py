@@ -16,6 +16,7 @@ from skyseg_client.protocol import ENSEMBLE, ENSEMBLE_RAW, FRAME, IMAGE, MASK, M
 MODEL_INPUT = "input"  #: FP32 [batch, 3, H, W], normalised RGB
 MODEL_OUTPUT = "logits"  #: FP32 [batch, classes, H/stride, W/stride]
 GEOMETRY = "GEOMETRY"  #: INT32 [batch, 4]: original h, w and letterboxed h, w
+GUIDE = "GUIDE"  #: UINT8 [batch, H, W]: the grey letterboxed image, edges for the mask refinement
 #: Step model names in the repository.
 PREPROCESS, PREPROCESS_RAW, NETWORK, POSTPROCESS = "preprocess", "preprocess_raw", "bisenetv2", "postprocess"
 #: ONNX metadata key under which ``skyseg export`` stores the contract (generated, never edited).
@@ -30,6 +31,10 @@ class Contract:
     std: tuple[float, float, float]
     classes: tuple[str, ...]
     sky_index: int
+    #: edge-aware refinement of the sky probability (guided filter at the input resolution);
+    #: radius in input pixels, 0 = off. Tuned with the model, so it travels with it.
+    refine_radius: int = 0
+    refine_eps: float = 1e-3
 
     @classmethod
     def from_config(cls, cfg) -> "Contract":
@@ -39,8 +44,10 @@ class Contract:
         from .train.labels import CLASSES
 
         height, width = cfg.input_size
+        refine = cfg.get("sky_refine") or {}
         return cls(int(height), int(width), tuple(map(float, preprocessor.mean)),
-                   tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"))
+                   tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"),
+                   int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)))
 
     @classmethod
     def from_config_file(cls, path: str | Path) -> "Contract":

@@ -17,6 +17,9 @@ _spec.loader.exec_module(_ops)
 
 BadImageError = _ops.BadImageError
 decode_image = _ops.decode_image
+decode_for_model = _ops.decode_for_model
 check_frame = _ops.check_frame
 letterbox = _ops.letterbox
 logits_to_mask = _ops.logits_to_mask
+refine = _ops.refine
+guided_filter = _ops.guided_filter

@@ -54,3 +54,59 @@ def test_frame_validation():
         ops.check_frame(np.zeros((4, 4, 3), np.float32))
     with pytest.raises(ops.BadImageError, match=r"\[H, W, 3\]"):
         ops.check_frame(np.zeros((4, 4), np.uint8))
+
+
+def _jpeg(image: np.ndarray, exif_orientation: int | None = None) -> bytes:
+    import cv2
+
+    data = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 95])[1].tobytes()
+    if exif_orientation is None:
+        return data
+    # A minimal APP1 Exif segment (little-endian TIFF, one IFD entry: Orientation) after SOI.
+    tiff = b"II*\x00\x08\x00\x00\x00" + b"\x01\x00" + b"\x12\x01\x03\x00\x01\x00\x00\x00" \
+        + exif_orientation.to_bytes(2, "little") + b"\x00\x00" + b"\x00\x00\x00\x00"
+    payload = b"Exif\x00\x00" + tiff
+    return data[:2] + b"\xff\xe1" + (len(payload) + 2).to_bytes(2, "big") + payload + data[2:]
+
+
+@pytest.mark.parametrize("h,w,orientation", [(1080, 1920, None), (1081, 1923, None), (2000, 1500, None),
+                                             (1080, 1920, 6), (360, 480, None)])
+def test_reduced_decode_returns_the_original_size_and_the_same_letterbox(h, w, orientation):
+    """A big JPEG is decoded at 1/2..1/8 but its geometry is the full image's, as a full decode gives."""
+    rng = np.random.default_rng(0)
+    image = cv2_smooth(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    data = _jpeg(image, orientation)
+    full = ops.decode_image(data)
+    reduced, original_hw = ops.decode_for_model(data, INPUT_HW)
+    assert tuple(original_hw) == full.shape[:2]
+    if max(h, w) >= 2 * max(INPUT_HW):
+        assert reduced.shape[0] < full.shape[0]  # really decoded at reduced scale
+    a, geometry_a = ops.letterbox(full, INPUT_HW, MEAN, STD)
+    b, geometry_b = ops.letterbox(reduced, INPUT_HW, MEAN, STD, original_hw=original_hw)
+    assert geometry_a == geometry_b
+    assert np.abs(a - b).mean() < 0.05  # same picture: only resampling differences (in std units)
+
+
+def cv2_smooth(noise: np.ndarray) -> np.ndarray:
+    import cv2
+
+    return cv2.GaussianBlur(noise, (0, 0), 8)
+
+
+def test_refinement_snaps_the_boundary_to_the_image_edge():
+    """Coarse logits put the sky edge ~6 px off; the guided filter moves it onto the image's edge."""
+    h, w = INPUT_HW
+    horizon = 203  # not on the 8-px logit grid
+    image = np.full((h, w, 3), 60, np.uint8)
+    image[:horizon] = (150, 190, 240)  # bright sky over dark ground
+    rgb_edge = np.zeros((h, w), bool)
+    rgb_edge[:horizon] = True
+    logits = np.zeros((2, h // 8, w // 8), np.float32)
+    logits[1, : (horizon + 6) // 8] = 4.0  # the network's coarse, offset guess
+    logits[0, (horizon + 6) // 8:] = 4.0
+    guide = np.zeros(INPUT_HW, np.uint8)
+    _, geometry = ops.letterbox(image, INPUT_HW, MEAN, STD, guide=guide)
+    plain = ops.logits_to_mask(logits, geometry, INPUT_HW, 1) == 255
+    refined = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, refine_radius=24) == 255
+    assert np.count_nonzero(refined != rgb_edge) < 0.5 * np.count_nonzero(plain != rgb_edge)
+    assert abs(int(refined[:, w // 2].sum()) - horizon) <= 1

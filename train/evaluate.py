@@ -37,11 +37,12 @@ def _offline_predictor(contract: Contract, run_logits: Callable[[np.ndarray], np
     mean, std = np.float32(contract.mean), np.float32(contract.std)
 
     def predict(paths: Sequence[Path]) -> Iterator[np.ndarray]:
+        guide = np.zeros(contract.input_hw, dtype=np.uint8)
         for path in paths:
-            rgb = ops.decode_image(Path(path).read_bytes())
-            tensor, geometry = ops.letterbox(rgb, contract.input_hw, mean, std)
+            rgb, original_hw = ops.decode_for_model(Path(path).read_bytes(), contract.input_hw)
+            tensor, geometry = ops.letterbox(rgb, contract.input_hw, mean, std, original_hw=original_hw, guide=guide)
             yield ops.logits_to_mask(run_logits(tensor[None])[0], geometry, contract.input_hw,
-                                     contract.sky_index)
+                                     contract.sky_index, guide, contract.refine_radius, contract.refine_eps)
     return predict
 
 

@@ -1,4 +1,5 @@
-"""Upsample the logits to each image's original size and threshold them into a 0/255 sky mask."""
+"""Refine the sky probability along the image's edges, upsample it to each image's original size
+and threshold it into a 0/255 sky mask."""
 import json
 
 import numpy as np
@@ -13,7 +14,9 @@ class TritonPythonModel:
         params = {k: v["string_value"] for k, v in config["parameters"].items()}
         self.input_hw = (int(params["input_height"]), int(params["input_width"]))
         self.sky_index = int(params["sky_index"])
-        self.logits_in, self.geometry_in = (i["name"] for i in config["input"])
+        self.refine_radius = int(params.get("refine_radius", "0"))
+        self.refine_eps = float(params.get("refine_eps", "0.001"))
+        self.logits_in, self.geometry_in, self.guide_in = (i["name"] for i in config["input"])
         self.mask_out = config["output"][0]["name"]
 
     def execute(self, requests):
@@ -22,11 +25,13 @@ class TritonPythonModel:
     def _respond(self, request):
         logits = pb_utils.get_input_tensor_by_name(request, self.logits_in).as_numpy()
         geometry = pb_utils.get_input_tensor_by_name(request, self.geometry_in).as_numpy()
+        guides = pb_utils.get_input_tensor_by_name(request, self.guide_in).as_numpy()
         if len({tuple(g[:2]) for g in geometry}) > 1:
             error = pb_utils.TritonError("images batched in one request must share a size; "
                                          "send one image per request and let the server batch",
                                          pb_utils.TritonError.INVALID_ARG)
             return pb_utils.InferenceResponse(output_tensors=[], error=error)
-        masks = np.stack([logits_to_mask(l, g, self.input_hw, self.sky_index)
-                          for l, g in zip(logits, geometry, strict=True)])
+        masks = np.stack([logits_to_mask(l, g, self.input_hw, self.sky_index, guide, self.refine_radius,
+                                         self.refine_eps)
+                          for l, g, guide in zip(logits, geometry, guides, strict=True)])
         return pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(self.mask_out, masks)])

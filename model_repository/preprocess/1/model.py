@@ -10,7 +10,7 @@ import json
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from skyseg_ops import BadImageError, check_frame, decode_image, letterbox
+from skyseg_ops import BadImageError, check_frame, decode_for_model, letterbox
 
 
 def _parameter(config: dict, key: str) -> str:
@@ -28,7 +28,7 @@ class TritonPythonModel:
         self.std = np.asarray(json.loads(_parameter(config, "std")), dtype=np.float32)
         self.max_pixels = int(_parameter(config, "max_pixels"))
         self.max_bytes = int(_parameter(config, "max_bytes"))
-        self.tensor_out, self.geometry_out = (o["name"] for o in config["output"])
+        self.tensor_out, self.geometry_out, self.guide_out = (o["name"] for o in config["output"])
         self.tensor_dtype = pb_utils.triton_string_to_numpy(config["output"][0]["data_type"])
 
     def execute(self, requests):
@@ -36,24 +36,31 @@ class TritonPythonModel:
 
     def _respond(self, request):
         try:
-            batch, geometry = self._prepare(pb_utils.get_input_tensor_by_name(request, self.input_name))
+            batch, geometry, guides = self._prepare(pb_utils.get_input_tensor_by_name(request, self.input_name))
         except BadImageError as exc:  # the caller's fault: INVALID_ARG tells clients not to retry
             error = pb_utils.TritonError(str(exc), pb_utils.TritonError.INVALID_ARG)
             return pb_utils.InferenceResponse(output_tensors=[], error=error)
         return pb_utils.InferenceResponse(output_tensors=[
             pb_utils.Tensor(self.tensor_out, batch.astype(self.tensor_dtype, copy=False)),
             pb_utils.Tensor(self.geometry_out, geometry),
+            pb_utils.Tensor(self.guide_out, guides),
         ])
 
     def _prepare(self, tensor):
         items = tensor.as_numpy()
         batch = np.empty((len(items), 3, *self.input_hw), dtype=np.float32)
         geometry = np.empty((len(items), 4), dtype=np.int32)
+        guides = np.empty((len(items), *self.input_hw), dtype=np.uint8)
         for i, item in enumerate(items):
-            rgb = decode_image(item.reshape(-1)[0], self.input_name, self.max_pixels, self.max_bytes) \
-                if self.encoded else check_frame(item, self.input_name)
-            if rgb.shape[0] * rgb.shape[1] > self.max_pixels:
-                raise BadImageError(f"{self.input_name} has {rgb.shape[1]}x{rgb.shape[0]} pixels, "
+            if self.encoded:
+                rgb, original_hw = decode_for_model(item.reshape(-1)[0], self.input_hw, self.input_name,
+                                                    self.max_pixels, self.max_bytes)
+            else:
+                rgb = check_frame(item, self.input_name)
+                original_hw = rgb.shape[:2]
+            if original_hw[0] * original_hw[1] > self.max_pixels:
+                raise BadImageError(f"{self.input_name} has {original_hw[1]}x{original_hw[0]} pixels, "
                                     f"more than the configured limit of {self.max_pixels}")
-            _, geometry[i] = letterbox(rgb, self.input_hw, self.mean, self.std, out=batch[i])
-        return batch, geometry
+            _, geometry[i] = letterbox(rgb, self.input_hw, self.mean, self.std, out=batch[i],
+                                       original_hw=original_hw, guide=guides[i])
+        return batch, geometry, guides
