@@ -32,12 +32,15 @@ class SkySegClient:
     Requests that fail because a server is unreachable or unavailable are idempotent, so they are
     sent again (to the next server) with exponential backoff until ``retry_deadline_s`` passes.
     Errors about the request itself (a corrupt image) are never retried.
+
+    ``shared_memory=True`` sends numpy frames and receives their masks through system shared
+    memory (a server on this host only, one URL): no frame bytes cross the socket.
     """
 
     def __init__(self, url: str | Sequence[str] | None = None, protocol: str = "grpc",
                  model: str = protocol.ENSEMBLE, raw_model: str = protocol.ENSEMBLE_RAW,
                  timeout_s: float | None = 60.0, max_in_flight: int = 4,
-                 retry_deadline_s: float = 30.0, backoff_s: float = 0.1) -> None:
+                 retry_deadline_s: float = 30.0, backoff_s: float = 0.1, shared_memory: bool = False) -> None:
         if protocol not in DEFAULT_URLS:
             raise ValueError(f"protocol must be 'grpc' or 'http', not {protocol!r}")
         urls = url.split(",") if isinstance(url, str) else list(url or [DEFAULT_URLS[protocol]])
@@ -61,6 +64,12 @@ class SkySegClient:
         self._clients = list(zip(self.urls, clients, strict=True))
         self._rotation = itertools.cycle(range(len(clients)))
         self._lock = threading.Lock()
+        self._frames = None
+        if shared_memory:
+            if len(clients) != 1:
+                raise ValueError("shared_memory needs exactly one server URL on this host")
+            from .shared_memory import FrameRing
+            self._frames = FrameRing(clients[0], tc, self.max_in_flight + 1)
 
     def _next_client(self):
         with self._lock:
@@ -68,6 +77,8 @@ class SkySegClient:
 
     # -- lifecycle -------------------------------------------------------------------------------
     def close(self) -> None:
+        if self._frames is not None:
+            self._frames.close()
         for _, client in self._clients:
             client.close()
 
@@ -155,14 +166,24 @@ class SkySegClient:
             return failed
 
     def _submit(self, image: ImageLike) -> Future:
-        model, inputs = self._request(image)
-        outputs = [self._tc.InferRequestedOutput(protocol.MASK)]
+        if self._frames is not None and isinstance(image, np.ndarray):
+            model = self.raw_model
+            rgb = _to_rgb(image)
+            try:
+                inputs, outputs, read_mask = self._frames.request(rgb)
+            except Exception as exc:  # noqa: BLE001 - region creation/registration: name the server
+                raise from_triton(exc, model, self.url) from exc
+        else:
+            model, inputs = self._request(image)
+            outputs, read_mask = [self._tc.InferRequestedOutput(protocol.MASK)], None
         url, client = self._next_client()
         future: Future = Future()
         if self.protocol == "grpc":
             def done(result, error):
                 if error is not None:
                     future.set_exception(from_triton(error, model, url))
+                elif read_mask is not None:
+                    future.set_result(read_mask())
                 else:
                     future.set_result(np.ascontiguousarray(result.as_numpy(protocol.MASK)[0]))
             try:
@@ -175,7 +196,7 @@ class SkySegClient:
         except Exception as exc:  # noqa: BLE001
             future.set_exception(from_triton(exc, model, url))
             return future
-        return _HttpFuture(handle, model, url)
+        return _HttpFuture(handle, model, url, read_mask)
 
     def _request(self, image: ImageLike):
         if isinstance(image, (str, PathLike)):
@@ -198,14 +219,16 @@ class SkySegClient:
 class _HttpFuture(Future):
     """tritonclient.http's async handle, resolved on demand in the caller's thread (gevent)."""
 
-    def __init__(self, handle, model: str, url: str) -> None:
+    def __init__(self, handle, model: str, url: str, read_mask: Callable[[], np.ndarray] | None = None) -> None:
         super().__init__()
-        self._handle, self._model, self._url = handle, model, url
+        self._handle, self._model, self._url, self._read_mask = handle, model, url, read_mask
 
     def result(self, timeout=None):
         if not self.done():
             try:
-                self.set_result(np.ascontiguousarray(self._handle.get_result().as_numpy(protocol.MASK)[0]))
+                result = self._handle.get_result()
+                self.set_result(self._read_mask() if self._read_mask is not None
+                                else np.ascontiguousarray(result.as_numpy(protocol.MASK)[0]))
             except Exception as exc:  # noqa: BLE001
                 self.set_exception(from_triton(exc, self._model, self._url))
         return super().result(timeout)

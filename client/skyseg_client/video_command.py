@@ -20,6 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_connection_args(p)
     p.add_argument("--in-flight", type=int, default=4, help="frames in flight")
     p.add_argument("--masks-dir", type=Path, help="also write every mask as PNG here")
+    p.add_argument("--shared-memory", action="store_true",
+                   help="pass frames and masks through system shared memory (server on this host)")
     p.set_defaults(func=run)
 
 
@@ -39,7 +41,8 @@ def run(args: argparse.Namespace) -> int:
         raise RuntimeError(f"cannot write {args.out}")
     start, count = time.monotonic(), 0
     try:
-        with SkySegClient(args.url, args.protocol, max_in_flight=args.in_flight) as client:
+        with SkySegClient(args.url, args.protocol, max_in_flight=args.in_flight,
+                          shared_memory=args.shared_memory) as client:
             for frame, mask in progress(client.segment_video(args.video), total, "video", unit="frame"):
                 writer.write(overlay(frame, mask))
                 if args.masks_dir:
