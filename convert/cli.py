@@ -87,15 +87,22 @@ def plan_spec(repository: Path, workspace_mib: int = 2048):
     from google.protobuf import text_format
     from tritonclient.grpc import model_config_pb2 as mc
 
-    from skyseg.contract import NETWORK
+    from skyseg.contract import MODEL_INPUT, NETWORK, PREPROCESS
 
     from .tensorrt_plan import PlanSpec
 
-    config = text_format.Parse((repository / NETWORK / "config.pbtxt").read_text(), mc.ModelConfig())
+    def read(model: str) -> mc.ModelConfig:
+        return text_format.Parse((repository / model / "config.pbtxt").read_text(), mc.ModelConfig())
+
+    config = read(NETWORK)
     if config.platform != "tensorrt_plan":
         raise ValueError(f"{repository} is not a GPU repository: run `skyseg build-repo --target gpu --out {repository}`")
-    _, height, width = config.input[0].dims
-    return PlanSpec(repository / NETWORK / "1" / ONNX_FILE, (height, width), config.max_batch_size, workspace_mib)
+    # The full input box is the warm-up's shape; canvases follow each image down to one size_divisor.
+    _, height, width = config.model_warmup[0].inputs[MODEL_INPUT].dims
+    divisor = int(read(PREPROCESS).parameters["size_divisor"].string_value or 0)
+    min_hw = (divisor, divisor) if divisor else (height, width)
+    return PlanSpec(repository / NETWORK / "1" / ONNX_FILE, (height, width), config.max_batch_size, workspace_mib,
+                    min_hw=min_hw)
 
 
 def _build_plan(args: argparse.Namespace) -> int:
@@ -147,12 +154,15 @@ def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
 
 
 def parity_images(pattern: str, count: int = 8) -> list[np.ndarray]:
-    """Real RGB images when available; otherwise synthetic ones, said out loud."""
+    """Real RGB images when available (plus a 16:9 and a portrait crop of the first, so canvases of
+    other shapes are checked too); otherwise synthetic ones, said out loud."""
     import cv2
 
     paths = sorted(glob.glob(pattern))[:count]
     if paths:
-        return [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in paths]
+        images = [cv2.cvtColor(cv2.imread(p, cv2.IMREAD_COLOR), cv2.COLOR_BGR2RGB) for p in paths]
+        h, w = images[0].shape[:2]
+        return images + [images[0][: w * 9 // 16], images[0][:, : h * 3 // 4]]
     log.warning("no images match %s: checking parity on %d synthetic images instead", pattern, count)
     rng = np.random.default_rng(0)
     return [rng.integers(0, 256, (rng.integers(64, 700), rng.integers(64, 900), 3), dtype=np.uint8)

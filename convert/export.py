@@ -1,4 +1,4 @@
-"""Export the inference network to one simplified ONNX file with a dynamic batch axis."""
+"""Export the inference network to one simplified ONNX file with dynamic batch, height and width."""
 from __future__ import annotations
 
 import logging
@@ -22,7 +22,8 @@ def export_onnx(net: LogitsNet, contract: Contract, out: str | Path, simplify: b
     with torch.no_grad():
         torch.onnx.export(net, (dummy,), str(out), input_names=[MODEL_INPUT],
                           output_names=[MODEL_OUTPUT], opset_version=OPSET, dynamo=False,
-                          dynamic_axes={MODEL_INPUT: {0: "batch"}, MODEL_OUTPUT: {0: "batch"}})
+                          dynamic_axes={MODEL_INPUT: {0: "batch", 2: "height", 3: "width"},
+                                        MODEL_OUTPUT: {0: "batch", 2: "height_8", 3: "width_8"}})
     model = onnx.load(str(out))
     if simplify:
         import onnxslim
@@ -38,10 +39,11 @@ def export_onnx(net: LogitsNet, contract: Contract, out: str | Path, simplify: b
 
 
 def output_shape(onnx_path: str | Path) -> tuple[int, int, int]:
-    """(classes, h, w) of the logits, read from the file so configs follow the real model."""
+    """(classes, h, w) of the logits, read from the file so configs follow the real model;
+    -1 for a dynamic h or w (the canvas follows each image's aspect)."""
     graph = onnx.load(str(onnx_path), load_external_data=False).graph
     (output,) = [o for o in graph.output if o.name == MODEL_OUTPUT]
-    dims = [d.dim_value for d in output.type.tensor_type.shape.dim][1:]
-    if len(dims) != 3 or min(dims) <= 0:
-        raise ValueError(f"{onnx_path}: expected logits [batch, C, h, w] with static C, h, w, got {dims}")
+    dims = [d.dim_value if d.HasField("dim_value") else -1 for d in output.type.tensor_type.shape.dim][1:]
+    if len(dims) != 3 or dims[0] <= 0:
+        raise ValueError(f"{onnx_path}: expected logits [batch, C, h, w] with a static C, got {dims}")
     return tuple(dims)  # type: ignore[return-value]

@@ -42,16 +42,15 @@ def check_parity(net: torch.nn.Module, onnx_path: str | Path, contract: Contract
                  images: Sequence[np.ndarray]) -> ParityReport:
     """``images`` are RGB uint8 arrays of any size; both paths share the serving letterbox."""
     session = ort_session(onnx_path)
-    mean, std = np.float32(contract.mean), np.float32(contract.std)
     worst, agree, total = 0.0, 0, 0
     for rgb in images:
-        tensor, geometry = ops.letterbox(rgb, contract.input_hw, mean, std)
+        tensor, geometry, guide = ops.prepare(rgb, contract)
         with torch.no_grad():
             expected = net(torch.from_numpy(tensor[None])).numpy()[0]
         actual = session.run(None, {session.get_inputs()[0].name: tensor[None]})[0][0]
         worst = max(worst, float(np.abs(expected - actual).max()))
-        a = ops.logits_to_mask(expected, geometry, contract.input_hw, contract.sky_index)
-        b = ops.logits_to_mask(actual, geometry, contract.input_hw, contract.sky_index)
+        a = ops.to_mask(expected, geometry, guide, contract, refined=False)
+        b = ops.to_mask(actual, geometry, guide, contract, refined=False)
         agree, total = agree + int((a == b).sum()), total + a.size
     report = ParityReport(len(images), worst, agree / max(total, 1))
     if report.max_abs_logit_diff > MAX_ABS_LOGIT_DIFF or report.mask_agreement < MIN_MASK_AGREEMENT:

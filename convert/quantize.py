@@ -21,14 +21,12 @@ class _LetterboxReader:
     def __init__(self, paths: Sequence[Path], contract: Contract) -> None:
         self._paths = iter(paths)
         self._contract = contract
-        self._mean, self._std = np.float32(contract.mean), np.float32(contract.std)
 
     def get_next(self) -> dict[str, np.ndarray] | None:
         path = next(self._paths, None)
         if path is None:
             return None
-        tensor, _ = ops.letterbox(ops.decode_image(Path(path).read_bytes()), self._contract.input_hw,
-                                  self._mean, self._std)
+        tensor, _, _ = ops.prepare(ops.decode_image(Path(path).read_bytes()), self._contract)
         return {MODEL_INPUT: tensor[None]}
 
 

@@ -36,8 +36,15 @@ class ServingOptions:
     network_queue_delay_us: int = 0
     network_instances: int = 1
     network_threads: int = 0  #: ONNX Runtime intra-op threads per instance; 0 = one per core
+    #: let ONNX Runtime's idle threads spin-wait; off, they leave the cores to pre/post-processing
+    network_spinning: bool = False
     preprocess_instances: int = 1
     postprocess_instances: int = 1
+
+
+def canvas_dims(contract: Contract) -> list[int]:
+    """[H, W] of the network's tensor: -1, -1 when it follows each image's aspect (size_divisor)."""
+    return [-1, -1] if contract.size_divisor else list(contract.input_hw)
 
 
 def _tensor(cls, name: str, dtype: str, dims) -> object:
@@ -62,13 +69,13 @@ def preprocess_config(contract: Contract, opts: ServingOptions, raw: bool) -> mc
     config.input.append(_tensor(mc.ModelInput, c.FRAME, "TYPE_UINT8", [-1, -1, 3]) if raw
                         else _tensor(mc.ModelInput, c.IMAGE, "TYPE_STRING", [1]))
     config.output.extend([
-        _tensor(mc.ModelOutput, c.MODEL_INPUT, "TYPE_FP32", [3, *contract.input_hw]),
+        _tensor(mc.ModelOutput, c.MODEL_INPUT, "TYPE_FP32", [3, *canvas_dims(contract)]),
         _tensor(mc.ModelOutput, c.GEOMETRY, "TYPE_INT32", [4]),
-        _tensor(mc.ModelOutput, c.GUIDE, "TYPE_UINT8", contract.input_hw),
+        _tensor(mc.ModelOutput, c.GUIDE, "TYPE_UINT8", canvas_dims(contract)),
     ])
     _params(config, input_height=str(contract.input_height), input_width=str(contract.input_width),
-            mean=list(contract.mean), std=list(contract.std), max_pixels=str(opts.max_pixels),
-            max_bytes=str(opts.max_bytes))
+            size_divisor=str(contract.size_divisor), mean=list(contract.mean), std=list(contract.std),
+            max_pixels=str(opts.max_pixels), max_bytes=str(opts.max_bytes))
     return config
 
 
@@ -78,7 +85,8 @@ def network_config(contract: Contract, logits_shape, opts: ServingOptions,
     config = _python_model(c.NETWORK, opts.max_batch_size, opts.network_instances,
                            opts.network_queue_delay_us)
     _network_io(config, contract, logits_shape, opts)
-    _params(config, onnx_file=onnx_file, intra_op_threads=str(opts.network_threads))
+    _params(config, onnx_file=onnx_file, intra_op_threads=str(opts.network_threads),
+            allow_spinning="1" if opts.network_spinning else "0")
     return config
 
 
@@ -98,7 +106,7 @@ def network_config_gpu(contract: Contract, logits_shape, opts: ServingOptions) -
 
 def _network_io(config: mc.ModelConfig, contract: Contract, logits_shape, opts: ServingOptions) -> None:
     config.dynamic_batching.preferred_batch_size.append(opts.max_batch_size)
-    config.input.append(_tensor(mc.ModelInput, c.MODEL_INPUT, "TYPE_FP32", [3, *contract.input_hw]))
+    config.input.append(_tensor(mc.ModelInput, c.MODEL_INPUT, "TYPE_FP32", [3, *canvas_dims(contract)]))
     config.output.append(_tensor(mc.ModelOutput, c.MODEL_OUTPUT, "TYPE_FP32", logits_shape))
 
 
@@ -106,10 +114,9 @@ def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -
     config = _python_model(c.POSTPROCESS, opts.max_batch_size, opts.postprocess_instances, 0)
     config.input.extend([_tensor(mc.ModelInput, c.MODEL_OUTPUT, "TYPE_FP32", logits_shape),
                          _tensor(mc.ModelInput, c.GEOMETRY, "TYPE_INT32", [4]),
-                         _tensor(mc.ModelInput, c.GUIDE, "TYPE_UINT8", contract.input_hw)])
+                         _tensor(mc.ModelInput, c.GUIDE, "TYPE_UINT8", canvas_dims(contract))])
     config.output.append(_tensor(mc.ModelOutput, c.MASK, "TYPE_UINT8", [-1, -1]))
-    _params(config, input_height=str(contract.input_height), input_width=str(contract.input_width),
-            sky_index=str(contract.sky_index), refine_radius=str(contract.refine_radius),
+    _params(config, sky_index=str(contract.sky_index), refine_radius=str(contract.refine_radius),
             refine_eps=str(contract.refine_eps))
     return config
 
@@ -181,6 +188,9 @@ def build_repository(contract: Contract, onnx_path: Path, out: Path,
     if int8_onnx is not None and target != "cpu":
         raise ValueError("INT8 ONNX is a CPU option; the GPU target builds an FP16 TensorRT plan")
     logits_shape = output_shape(onnx_path)
+    if contract.size_divisor and -1 not in logits_shape:
+        raise ValueError(f"{onnx_path} has a fixed input size, but the contract's size_divisor "
+                         f"{contract.size_divisor} asks for one that follows each image; re-export it")
     out.mkdir(parents=True, exist_ok=True)
     _copy_python_sources(out)
     version_dir = out / c.NETWORK / "1"

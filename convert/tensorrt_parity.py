@@ -49,13 +49,12 @@ def check_plan_parity(plan: Path, onnx_path: Path, contract: Contract, images: S
     from .parity import ParityError, ort_session
 
     session, run_plan = ort_session(onnx_path), _plan_runner(plan)
-    mean, std = np.float32(contract.mean), np.float32(contract.std)
     agree = total = inter = union = 0
     for rgb in images:
-        tensor, geometry = ops.letterbox(rgb, contract.input_hw, mean, std)
-        a = ops.logits_to_mask(session.run(None, {MODEL_INPUT: tensor[None]})[0][0], geometry, contract.input_hw,
-                               contract.sky_index) == 255
-        b = ops.logits_to_mask(run_plan(tensor[None])[0], geometry, contract.input_hw, contract.sky_index) == 255
+        tensor, geometry, guide = ops.prepare(rgb, contract)
+        a = ops.to_mask(session.run(None, {MODEL_INPUT: tensor[None]})[0][0], geometry, guide, contract,
+                        refined=False) == 255
+        b = ops.to_mask(run_plan(tensor[None])[0], geometry, guide, contract, refined=False) == 255
         agree, total = agree + int((a == b).sum()), total + a.size
         inter, union = inter + int((a & b).sum()), union + int((a | b).sum())
     report = PlanParity(len(images), agree / max(total, 1), inter / max(union, 1))

@@ -32,9 +32,13 @@ class PlanSpec:
     max_batch_size: int = 8
     workspace_mib: int = 2048
     fp16: bool = True
+    min_hw: tuple[int, int] | None = None  #: smallest canvas (one size_divisor); None = input_hw only
 
     def shape(self, batch: int) -> tuple[int, int, int, int]:
         return (batch, 3, *self.input_hw)
+
+    def min_shape(self) -> tuple[int, int, int, int]:
+        return (1, 3, *(self.min_hw or self.input_hw))
 
 
 @dataclass(frozen=True)
@@ -53,7 +57,7 @@ class PlanIdentity:
 def trtexec_command(spec: PlanSpec, plan: Path, timing_cache: Path, trtexec: str = "trtexec") -> list[str]:
     dims = lambda b: "x".join(map(str, spec.shape(b)))  # noqa: E731
     command = [trtexec, f"--onnx={spec.onnx}", f"--saveEngine={plan}",
-               f"--minShapes={MODEL_INPUT}:{dims(1)}", f"--optShapes={MODEL_INPUT}:{dims(spec.max_batch_size)}",
+               f"--minShapes={MODEL_INPUT}:{'x'.join(map(str, spec.min_shape()))}", f"--optShapes={MODEL_INPUT}:{dims(spec.max_batch_size)}",
                f"--maxShapes={MODEL_INPUT}:{dims(spec.max_batch_size)}",
                f"--memPoolSize=workspace:{spec.workspace_mib}", f"--timingCacheFile={timing_cache}"]
     return command + (["--fp16"] if spec.fp16 else [])
@@ -117,7 +121,7 @@ def _build_python_api(spec: PlanSpec, plan: Path, timing_cache: Path) -> None:
     cache = config.create_timing_cache(timing_cache.read_bytes() if timing_cache.exists() else b"")
     config.set_timing_cache(cache, ignore_mismatch=False)
     profile = builder.create_optimization_profile()
-    profile.set_shape(MODEL_INPUT, spec.shape(1), spec.shape(spec.max_batch_size), spec.shape(spec.max_batch_size))
+    profile.set_shape(MODEL_INPUT, spec.min_shape(), spec.shape(spec.max_batch_size), spec.shape(spec.max_batch_size))
     config.add_optimization_profile(profile)
     serialized = builder.build_serialized_network(network, config)
     if serialized is None:

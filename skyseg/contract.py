@@ -13,10 +13,10 @@ from pathlib import Path
 from skyseg_client.protocol import ENSEMBLE, ENSEMBLE_RAW, FRAME, IMAGE, MASK, MAX_BATCH_SIZE  # noqa: F401
 
 #: Internal tensors between the ensemble steps (never seen by clients).
-MODEL_INPUT = "input"  #: FP32 [batch, 3, H, W], normalised RGB
+MODEL_INPUT = "input"  #: FP32 [batch, 3, H, W], normalised RGB (H, W: the canvas, see size_divisor)
 MODEL_OUTPUT = "logits"  #: FP32 [batch, classes, H/stride, W/stride]
 GEOMETRY = "GEOMETRY"  #: INT32 [batch, 4]: original h, w and letterboxed h, w
-GUIDE = "GUIDE"  #: UINT8 [batch, H, W]: the grey letterboxed image, edges for the mask refinement
+GUIDE = "GUIDE"  #: UINT8 [batch, H, W]: the grey letterboxed canvas, edges for the mask refinement
 #: Step model names in the repository.
 PREPROCESS, PREPROCESS_RAW, NETWORK, POSTPROCESS = "preprocess", "preprocess_raw", "bisenetv2", "postprocess"
 #: ONNX metadata key under which ``skyseg export`` stores the contract (generated, never edited).
@@ -35,6 +35,9 @@ class Contract:
     #: radius in input pixels, 0 = off. Tuned with the model, so it travels with it.
     refine_radius: int = 0
     refine_eps: float = 1e-3
+    #: the network's tensor is the image fitted into (input_height, input_width) and padded up to a
+    #: multiple of this (MMSeg's test-time ``size_divisor``); 0 = always the whole input box.
+    size_divisor: int = 0
 
     @classmethod
     def from_config(cls, cfg) -> "Contract":
@@ -45,9 +48,12 @@ class Contract:
 
         height, width = cfg.input_size
         refine = cfg.get("sky_refine") or {}
+        size_divisor = (preprocessor.get("test_cfg") or {}).get("size_divisor") or 0
+        if size_divisor and (height % size_divisor or width % size_divisor):
+            raise ValueError(f"input_size {cfg.input_size} must be a multiple of size_divisor {size_divisor}")
         return cls(int(height), int(width), tuple(map(float, preprocessor.mean)),
                    tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"),
-                   int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)))
+                   int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)), int(size_divisor))
 
     @classmethod
     def from_config_file(cls, path: str | Path) -> "Contract":

@@ -20,6 +20,22 @@ decode_image = _ops.decode_image
 decode_for_model = _ops.decode_for_model
 check_frame = _ops.check_frame
 letterbox = _ops.letterbox
+fit = _ops.fit
+canvas_size = _ops.canvas_size
 logits_to_mask = _ops.logits_to_mask
 refine = _ops.refine
 guided_filter = _ops.guided_filter
+
+
+def prepare(rgb, contract, original_hw=None):
+    """(tensor, geometry, guide) as the server's preprocess makes them under ``contract``."""
+    import numpy as np
+
+    return _ops.prepare(rgb, contract.input_hw, np.float32(contract.mean), np.float32(contract.std),
+                        original_hw, contract.size_divisor)
+
+
+def to_mask(logits, geometry, guide, contract, refined: bool = True):
+    """The server's postprocess: (C, h, w) logits -> 0/255 mask at the original size."""
+    return _ops.logits_to_mask(logits, geometry, guide.shape, contract.sky_index, guide,
+                               contract.refine_radius if refined else 0, contract.refine_eps)

@@ -22,11 +22,25 @@ def test_letterbox_keeps_aspect_and_fits(h, w):
     assert np.all(tensor[:, rh:, :] == 0) and np.all(tensor[:, :, rw:] == 0)  # padding = mean colour
 
 
-def _reference_mask(logits, geometry):
+@pytest.mark.parametrize("h,w,canvas", [(360, 480, (384, 512)), (1080, 1920, (288, 512)), (540, 960, (288, 512)),
+                                         (1920, 1080, (384, 224)), (1, 1, (384, 384)), (3, 1001, (32, 512)),
+                                         (1000, 7, (384, 32))])
+def test_canvas_follows_the_aspect_padded_to_the_divisor(h, w, canvas):
+    """MMSeg's test-time size_divisor: only the padding to a multiple of 32 is computed, never a fixed box."""
+    rgb = np.full((h, w, 3), 200, np.uint8)
+    tensor, geometry, guide = ops._ops.prepare(rgb, INPUT_HW, MEAN, STD, size_divisor=32)
+    assert tensor.shape == (3, *canvas) and guide.shape == canvas
+    oh, ow, rh, rw = geometry
+    assert (oh, ow) == (h, w) and (rh, rw) == ops.fit((h, w), INPUT_HW)
+    assert np.all(tensor[:, rh:, :] == 0) and np.all(tensor[:, :, rw:] == 0) and np.all(guide[rh:, :] == 0)
+    assert np.all(tensor[:, :rh, :rw] != 0) and np.all(guide[:rh, :rw] > 0)
+
+
+def _reference_mask(logits, geometry, canvas_hw=INPUT_HW):
     """MMSeg's path: upsample logits to the input size, crop the letterbox, resize to original, argmax."""
     oh, ow, rh, rw = geometry
     x = torch.from_numpy(logits[None])
-    x = F.interpolate(x, size=INPUT_HW, mode="bilinear", align_corners=False)[:, :, :rh, :rw]
+    x = F.interpolate(x, size=tuple(canvas_hw), mode="bilinear", align_corners=False)[:, :, :rh, :rw]
     x = F.interpolate(x, size=(oh, ow), mode="bilinear", align_corners=False)
     return (x.argmax(1)[0].numpy() == 1).astype(np.uint8) * 255
 
@@ -41,6 +55,18 @@ def test_one_step_upsampling_agrees_with_mmseg_two_steps(h, w):
     assert ours.shape == (h, w) and set(np.unique(ours)) <= {0, 255}
     agreement = np.mean(ours == _reference_mask(smooth, geometry))
     assert agreement > 0.995, agreement  # differences only on the decision boundary
+
+
+@pytest.mark.parametrize("h,w", [(540, 960), (1080, 1920), (1920, 1080)])
+def test_one_step_upsampling_agrees_on_aspect_following_canvases(h, w):
+    tensor, geometry, _ = ops._ops.prepare(np.zeros((h, w, 3), np.uint8), INPUT_HW, MEAN, STD, size_divisor=32)
+    canvas = tensor.shape[1:]
+    rng = np.random.default_rng(h * w)
+    smooth = F.interpolate(torch.from_numpy(rng.normal(size=(1, 2, canvas[0] // 32, canvas[1] // 32)).astype(np.float32)),
+                           size=(canvas[0] // 8, canvas[1] // 8), mode="bilinear", align_corners=False)[0].numpy()
+    ours = ops.logits_to_mask(smooth, geometry, canvas, sky_index=1)
+    assert ours.shape == (h, w)
+    assert np.mean(ours == _reference_mask(smooth, geometry, canvas)) > 0.995
 
 
 @pytest.mark.parametrize("data,match", [(b"", "empty"), (b"GIF89a not really", "could not be decoded")])

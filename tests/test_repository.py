@@ -6,7 +6,7 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from skyseg.contract import Contract
-from skyseg.convert.repository import SOURCE_REPOSITORY, build_repository
+from skyseg.convert.repository import SOURCE_REPOSITORY, ServingOptions, build_repository, network_config_gpu
 from skyseg.train.runner import DEFAULT_CONFIG
 
 CONFIGS = sorted(SOURCE_REPOSITORY.glob("*/config.pbtxt"))
@@ -37,8 +37,11 @@ def test_contract_values_reach_the_configs():
     contract = Contract.from_config_file(DEFAULT_CONFIG)
     pre = text_format.Parse((SOURCE_REPOSITORY / "preprocess/config.pbtxt").read_text(), mc.ModelConfig())
     assert pre.parameters["input_height"].string_value == str(contract.input_height)
-    assert list(pre.output[0].dims) == [3, contract.input_height, contract.input_width]
+    assert pre.parameters["size_divisor"].string_value == str(contract.size_divisor) == "32"
+    assert list(pre.output[0].dims) == [3, -1, -1]  # the canvas follows each image's aspect
     assert pre.parameters["mean"].string_value == str(list(contract.mean))
+    gpu_warmup = network_config_gpu(contract, (2, -1, -1), ServingOptions()).model_warmup[0]
+    assert list(gpu_warmup.inputs["input"].dims) == [3, contract.input_height, contract.input_width]
 
 
 def test_shared_ops_are_one_file():

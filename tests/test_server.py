@@ -137,3 +137,18 @@ def test_int8_repository_serves_nearly_the_same_masks(grpc_client, tmp_path):
     with TritonServer(tmp_path / "repo", http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
                       log_file=tmp_path / "log") as server, SkySegClient(server.grpc_url) as int8:
         assert np.mean(int8.segment(data) == grpc_client.segment(data)) > 0.98
+
+
+def test_mixed_aspects_in_flight_together_match_one_at_a_time(triton_server):
+    """Canvases of different shapes (4:3, 16:9, portrait) meet in the network's dynamic batch:
+    each request must come back exactly as when it is sent alone."""
+    from skyseg_client import SkySegClient
+
+    sizes = [(640, 480), (960, 540), (480, 640), (1280, 720), (500, 300), (300, 500), (640, 480), (960, 540)]
+    images = [_encode(samples.render_scene(w, h, seed=i), ".png") for i, (w, h) in enumerate(sizes)]
+    with SkySegClient(triton_server.grpc_url, max_in_flight=1) as alone:
+        expected = [alone.segment(image) for image in images]
+    with SkySegClient(triton_server.grpc_url, max_in_flight=8) as together:
+        masks = together.segment_many(images * 3)
+    for i, mask in enumerate(masks):
+        assert np.array_equal(mask, expected[i % len(images)]), sizes[i % len(images)]

@@ -19,7 +19,8 @@ def test_plan_shapes_come_from_the_repository_config(gpu_repository):
     assert spec.input_hw == contract.input_hw and spec.max_batch_size == 8
     command = " ".join(trtexec_command(spec, gpu_repository / "p.plan", gpu_repository / "t.cache"))
     h, w = contract.input_hw
-    assert f"--minShapes=input:1x3x{h}x{w}" in command and f"--maxShapes=input:8x3x{h}x{w}" in command
+    d = contract.size_divisor  # canvases follow each image's aspect down to one size_divisor
+    assert f"--minShapes=input:1x3x{d}x{d}" in command and f"--maxShapes=input:8x3x{h}x{w}" in command
     assert "--fp16" in command and "--timingCacheFile=" in command
 
 

@@ -34,15 +34,11 @@ def dataset_pairs(data_root: Path, name: str) -> list[tuple[Path, Path]]:
 
 
 def _offline_predictor(contract: Contract, run_logits: Callable[[np.ndarray], np.ndarray]) -> MaskPredictor:
-    mean, std = np.float32(contract.mean), np.float32(contract.std)
-
     def predict(paths: Sequence[Path]) -> Iterator[np.ndarray]:
-        guide = np.zeros(contract.input_hw, dtype=np.uint8)
         for path in paths:
             rgb, original_hw = ops.decode_for_model(Path(path).read_bytes(), contract.input_hw)
-            tensor, geometry = ops.letterbox(rgb, contract.input_hw, mean, std, original_hw=original_hw, guide=guide)
-            yield ops.logits_to_mask(run_logits(tensor[None])[0], geometry, contract.input_hw,
-                                     contract.sky_index, guide, contract.refine_radius, contract.refine_eps)
+            tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
+            yield ops.to_mask(run_logits(tensor[None])[0], geometry, guide, contract)
     return predict
 
 

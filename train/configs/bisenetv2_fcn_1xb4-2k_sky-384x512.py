@@ -22,7 +22,10 @@ data_preprocessor = dict(
     bgr_to_rgb=True,
     pad_val=0,
     seg_pad_val=255,
-    size=crop_size)
+    size=crop_size,
+    # Test time: no fixed canvas, only padding to a multiple of the backbone's stride (32), so a 16:9
+    # image runs at 288x512. The server does the same (`size_divisor` in the serving contract).
+    test_cfg=dict(size_divisor=32))
 
 
 def _aux_head(in_channels, channels, in_index):

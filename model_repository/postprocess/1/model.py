@@ -12,7 +12,6 @@ class TritonPythonModel:
     def initialize(self, args):
         config = json.loads(args["model_config"])
         params = {k: v["string_value"] for k, v in config["parameters"].items()}
-        self.input_hw = (int(params["input_height"]), int(params["input_width"]))
         self.sky_index = int(params["sky_index"])
         self.refine_radius = int(params.get("refine_radius", "0"))
         self.refine_eps = float(params.get("refine_eps", "0.001"))
@@ -31,7 +30,7 @@ class TritonPythonModel:
                                          "send one image per request and let the server batch",
                                          pb_utils.TritonError.INVALID_ARG)
             return pb_utils.InferenceResponse(output_tensors=[], error=error)
-        masks = np.stack([logits_to_mask(l, g, self.input_hw, self.sky_index, guide, self.refine_radius,
+        masks = np.stack([logits_to_mask(l, g, guide.shape, self.sky_index, guide, self.refine_radius,
                                          self.refine_eps)
                           for l, g, guide in zip(logits, geometry, guides, strict=True)])
         return pb_utils.InferenceResponse(output_tensors=[pb_utils.Tensor(self.mask_out, masks)])

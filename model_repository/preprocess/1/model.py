@@ -1,16 +1,17 @@
 """Decode (encoded images) or validate (raw RGB frames), letterbox and normalise.
 
 Serves both ``preprocess`` (IMAGE, TYPE_STRING) and ``preprocess_raw`` (FRAME, TYPE_UINT8; this
-file is symlinked there): the input's datatype in config.pbtxt picks the mode. Input size,
-mean and std come from the config's parameters, which ``skyseg build-repo`` writes from the
-training config.
+file is symlinked there): the input's datatype in config.pbtxt picks the mode. The input box,
+size divisor, mean and std come from the config's parameters, which ``skyseg build-repo`` writes
+from the training config. Each request's tensor is its image fitted into the box and padded only
+to the size divisor, so a 16:9 image costs the network 288x512, not 384x512.
 """
 import json
 
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from skyseg_ops import BadImageError, check_frame, decode_for_model, letterbox
+from skyseg_ops import BadImageError, canvas_size, check_frame, decode_for_model, fit, letterbox
 
 
 def _parameter(config: dict, key: str) -> str:
@@ -26,6 +27,7 @@ class TritonPythonModel:
         self.input_hw = (int(_parameter(config, "input_height")), int(_parameter(config, "input_width")))
         self.mean = np.asarray(json.loads(_parameter(config, "mean")), dtype=np.float32)
         self.std = np.asarray(json.loads(_parameter(config, "std")), dtype=np.float32)
+        self.size_divisor = int(_parameter(config, "size_divisor"))
         self.max_pixels = int(_parameter(config, "max_pixels"))
         self.max_bytes = int(_parameter(config, "max_bytes"))
         self.tensor_out, self.geometry_out, self.guide_out = (o["name"] for o in config["output"])
@@ -47,20 +49,25 @@ class TritonPythonModel:
         ])
 
     def _prepare(self, tensor):
-        items = tensor.as_numpy()
-        batch = np.empty((len(items), 3, *self.input_hw), dtype=np.float32)
-        geometry = np.empty((len(items), 4), dtype=np.int32)
-        guides = np.empty((len(items), *self.input_hw), dtype=np.uint8)
-        for i, item in enumerate(items):
-            if self.encoded:
-                rgb, original_hw = decode_for_model(item.reshape(-1)[0], self.input_hw, self.input_name,
-                                                    self.max_pixels, self.max_bytes)
-            else:
-                rgb = check_frame(item, self.input_name)
-                original_hw = rgb.shape[:2]
-            if original_hw[0] * original_hw[1] > self.max_pixels:
-                raise BadImageError(f"{self.input_name} has {original_hw[1]}x{original_hw[0]} pixels, "
-                                    f"more than the configured limit of {self.max_pixels}")
+        decoded = [self._decode(item) for item in tensor.as_numpy()]
+        # One canvas per request: the padded size of its largest image (usually its only one).
+        canvases = [canvas_size(fit(hw, self.input_hw), self.input_hw, self.size_divisor) for _, hw in decoded]
+        canvas = (max(h for h, _ in canvases), max(w for _, w in canvases))
+        batch = np.empty((len(decoded), 3, *canvas), dtype=np.float32)
+        geometry = np.empty((len(decoded), 4), dtype=np.int32)
+        guides = np.empty((len(decoded), *canvas), dtype=np.uint8)
+        for i, (rgb, original_hw) in enumerate(decoded):
             _, geometry[i] = letterbox(rgb, self.input_hw, self.mean, self.std, out=batch[i],
                                        original_hw=original_hw, guide=guides[i])
         return batch, geometry, guides
+
+    def _decode(self, item):
+        """(RGB, original (h, w)) of one image or frame, its size checked against ``max_pixels``."""
+        if self.encoded:
+            return decode_for_model(item.reshape(-1)[0], self.input_hw, self.input_name,
+                                    self.max_pixels, self.max_bytes)
+        rgb = check_frame(item, self.input_name)
+        if rgb.shape[0] * rgb.shape[1] > self.max_pixels:
+            raise BadImageError(f"{self.input_name} has {rgb.shape[1]}x{rgb.shape[0]} pixels, "
+                                f"more than the configured limit of {self.max_pixels}")
+        return rgb, rgb.shape[:2]

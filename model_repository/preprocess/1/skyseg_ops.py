@@ -141,23 +141,43 @@ def check_frame(frame: np.ndarray, input_name: str = "FRAME") -> np.ndarray:
     return frame
 
 
+def fit(original_hw: Sequence[int], input_hw: Sequence[int]) -> Tuple[int, int]:
+    """(h, w) of the image scaled, aspect kept, to fit inside the model's (H, W) input box."""
+    in_h, in_w = int(input_hw[0]), int(input_hw[1])
+    h, w = int(original_hw[0]), int(original_hw[1])
+    scale = min(in_h / h, in_w / w)
+    return max(1, min(in_h, int(h * scale + 0.5))), max(1, min(in_w, int(w * scale + 0.5)))
+
+
+def canvas_size(resized_hw: Sequence[int], input_hw: Sequence[int], size_divisor: int = 0) -> Tuple[int, int]:
+    """The tensor the network sees: the resized image padded up to a multiple of ``size_divisor``
+    (MMSeg's test-time ``size_divisor``), or the whole input box when it is 0.
+
+    A 16:9 frame in a 384x512 box becomes a 288x512 tensor instead of 384x512 with 96 rows of
+    padding: a quarter less network compute for the same pixels.
+    """
+    if size_divisor <= 0:
+        return int(input_hw[0]), int(input_hw[1])
+    return tuple(min(int(box), -(-int(side) // size_divisor) * size_divisor)  # type: ignore[return-value]
+                 for side, box in zip(resized_hw, input_hw))
+
+
 def letterbox(rgb: np.ndarray, input_hw: Sequence[int], mean: np.ndarray, std: np.ndarray,
               out: np.ndarray | None = None, original_hw: Sequence[int] | None = None,
-              guide: np.ndarray | None = None) -> Tuple[np.ndarray, Geometry]:
-    """Resize keeping the aspect ratio into the top-left of an (H, W) canvas and normalise to CHW.
+              guide: np.ndarray | None = None, size_divisor: int = 0) -> Tuple[np.ndarray, Geometry]:
+    """Resize keeping the aspect ratio into the top-left of a canvas and normalise to CHW.
 
-    The padding is 0 after normalisation (the mean colour), as MMSeg pads its batches.
-    ``original_hw`` is the size the mask must come back at when ``rgb`` was decoded reduced;
-    ``guide``, an (H, W) uint8 canvas, receives the grey letterboxed image for :func:`refine`.
+    The canvas is ``out``'s (C, H, W) when given, else :func:`canvas_size`. The padding is 0 after
+    normalisation (the mean colour), as MMSeg pads its batches. ``original_hw`` is the size the
+    mask must come back at when ``rgb`` was decoded reduced; ``guide``, a uint8 canvas, receives
+    the grey letterboxed image for :func:`refine`.
     """
-    in_h, in_w = int(input_hw[0]), int(input_hw[1])
     h, w = (int(v) for v in (original_hw if original_hw is not None else rgb.shape[:2]))
-    scale = min(in_h / h, in_w / w)
-    rh, rw = max(1, min(in_h, int(h * scale + 0.5))), max(1, min(in_w, int(w * scale + 0.5)))
+    rh, rw = fit((h, w), input_hw)
     resized = cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_LINEAR) if rgb.shape[:2] != (rh, rw) else rgb
     if out is None:
-        out = np.zeros((3, in_h, in_w), dtype=np.float32)
-    elif rh < in_h or rw < in_w:
+        out = np.zeros((3, *canvas_size((rh, rw), input_hw, size_divisor)), dtype=np.float32)
+    elif rh < out.shape[1] or rw < out.shape[2]:
         out.fill(0.0)
     normalised = resized.astype(np.float32)
     normalised -= np.asarray(mean, dtype=np.float32)  # in place: one pass each, no temporaries
@@ -167,6 +187,18 @@ def letterbox(rgb: np.ndarray, input_hw: Sequence[int], mean: np.ndarray, std: n
         guide.fill(0)
         guide[:rh, :rw] = cv2.cvtColor(resized, cv2.COLOR_RGB2GRAY)
     return out, (h, w, rh, rw)
+
+
+def prepare(rgb: np.ndarray, input_hw: Sequence[int], mean: np.ndarray, std: np.ndarray,
+            original_hw: Sequence[int] | None = None,
+            size_divisor: int = 0) -> Tuple[np.ndarray, Geometry, np.ndarray]:
+    """(tensor, geometry, guide) for one image in freshly allocated arrays: the offline paths' call."""
+    resized_hw = fit(original_hw if original_hw is not None else rgb.shape[:2], input_hw)
+    canvas = canvas_size(resized_hw, input_hw, size_divisor)
+    guide = np.empty(canvas, dtype=np.uint8)
+    tensor, geometry = letterbox(rgb, input_hw, mean, std, out=np.empty((3, *canvas), dtype=np.float32),
+                                 original_hw=original_hw, guide=guide)
+    return tensor, geometry, guide
 
 
 def _sky_margin(logits: np.ndarray, sky_index: int) -> np.ndarray:
@@ -190,7 +222,7 @@ def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float
     return box(a) * guide + box(b)
 
 
-def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], input_hw: Sequence[int],
+def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canvas_hw: Sequence[int],
            sky_index: int = 1, radius: int = 24, eps: float = 1e-3) -> np.ndarray:
     """Sky probability at the model's input resolution, snapped to the image's edges (uint8 0..255).
 
@@ -200,7 +232,7 @@ def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], input
     resolution where it costs ~2 ms whatever the image size.
     """
     _, _, rh, rw = (int(v) for v in geometry)
-    in_h, in_w = int(input_hw[0]), int(input_hw[1])
+    in_h, in_w = int(canvas_hw[0]), int(canvas_hw[1])
     margin = cv2.resize(_sky_margin(logits, sky_index), (in_w, in_h), interpolation=cv2.INTER_LINEAR)[:rh, :rw]
     probability = 1.0 / (1.0 + cv2.exp(-margin))
     grey = guide[:rh, :rw].astype(np.float32) * np.float32(1.0 / 255.0)
@@ -210,10 +242,12 @@ def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], input
     return refined.astype(np.uint8)
 
 
-def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], input_hw: Sequence[int],
+def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], canvas_hw: Sequence[int],
                    sky_index: int = 1, guide: np.ndarray | None = None, refine_radius: int = 0,
                    refine_eps: float = 1e-3) -> np.ndarray:
     """(C, h, w) logits at the model's output stride -> uint8 mask (0/255) at the original size.
+
+    ``canvas_hw`` is the (H, W) of the tensor the network saw (:func:`canvas_size`).
 
     With a ``guide`` and ``refine_radius > 0`` the probability is first refined at the input
     resolution (:func:`refine`), then upsampled as uint8. Without, the sky-minus-best-other logit
@@ -223,13 +257,13 @@ def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], input_hw: Sequen
     """
     orig_h, orig_w, rh, rw = (int(v) for v in geometry)
     if guide is not None and refine_radius > 0:
-        probability = refine(logits, guide, geometry, input_hw, sky_index, refine_radius, refine_eps)
+        probability = refine(logits, guide, geometry, canvas_hw, sky_index, refine_radius, refine_eps)
         if probability.shape != (orig_h, orig_w):
             probability = cv2.resize(probability, (orig_w, orig_h), interpolation=cv2.INTER_LINEAR)
         return cv2.threshold(probability, 127, 255, cv2.THRESH_BINARY)[1]
     margin = _sky_margin(logits, sky_index)
-    stride_y = input_hw[0] / logits.shape[1]
-    stride_x = input_hw[1] / logits.shape[2]
+    stride_y = canvas_hw[0] / logits.shape[1]
+    stride_x = canvas_hw[1] / logits.shape[2]
     ky, kx = (rh / orig_h) / stride_y, (rw / orig_w) / stride_x
     matrix = np.array([[kx, 0.0, 0.5 * kx - 0.5], [0.0, ky, 0.5 * ky - 0.5]], dtype=np.float64)
     upsampled = cv2.warpAffine(margin, matrix, (orig_w, orig_h),
