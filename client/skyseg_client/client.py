@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import itertools
+import queue
 import random
 import threading
 import time
@@ -120,9 +121,13 @@ class SkySegClient:
         return results
 
     def segment_video(self, source: str | PathLike | Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(frame_bgr, mask)`` in frame order; decoding overlaps with frames in flight."""
+        """Yield ``(frame_bgr, mask)`` in frame order.
+
+        A reader thread decodes up to ``max_in_flight`` frames ahead, so decoding overlaps both the
+        frames in flight and the caller's own work on the previous results (OpenCV releases the GIL).
+        """
         frames = _read_frames(source) if isinstance(source, (str, PathLike)) else iter(source)
-        for frame, outcome in self._pipelined(frames, lambda f: f, keep_input=True):
+        for frame, outcome in self._pipelined(read_ahead(frames, self.max_in_flight), lambda f: f, keep_input=True):
             if isinstance(outcome, Exception):
                 raise outcome
             yield frame, outcome
@@ -244,6 +249,46 @@ def _to_rgb(image: np.ndarray) -> np.ndarray:
     if image.ndim == 3 and image.shape[2] == 4:
         return cv2.cvtColor(image, cv2.COLOR_BGRA2RGB)
     raise ValueError(f"frames must be HxW, HxWx3 (BGR) or HxWx4 (BGRA), got shape {image.shape}")
+
+
+def read_ahead(items: Iterable, depth: int) -> Iterator:
+    """``items`` consumed by a background thread up to ``depth`` ahead of the caller; its errors
+    are raised in the caller's thread, and closing the generator stops the thread."""
+    buffer: queue.Queue = queue.Queue(maxsize=max(1, depth))
+    stop = threading.Event()
+    done = object()
+
+    def offer(entry) -> bool:
+        while not stop.is_set():
+            try:
+                buffer.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            for item in items:
+                if not offer((item, None)):
+                    return
+            offer((done, None))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer
+            offer((done, exc))
+
+    thread = threading.Thread(target=produce, name="skyseg-read-ahead", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = buffer.get()
+            if item is done:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join(timeout=1.0)
 
 
 def _read_frames(path: str | PathLike) -> Iterator[np.ndarray]:

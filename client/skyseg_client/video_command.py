@@ -1,8 +1,15 @@
-"""``skyseg video IN -o OUT.mp4``: an overlay video, several frames in flight."""
+"""``skyseg video IN -o OUT.mp4``: an overlay video, several frames in flight.
+
+Three things overlap so the client never waits idle: a reader thread decodes frames ahead
+(``segment_video``), requests are in flight on the server, and one writer thread draws the
+overlays and encodes them in frame order.
+"""
 from __future__ import annotations
 
 import argparse
+import collections
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import cv2
@@ -39,15 +46,24 @@ def run(args: argparse.Namespace) -> int:
     writer = cv2.VideoWriter(str(args.out), cv2.VideoWriter_fourcc(*"mp4v"), fps, size)
     if not writer.isOpened():
         raise RuntimeError(f"cannot write {args.out}")
+    def write(index: int, frame, mask) -> None:
+        writer.write(overlay(frame, mask))
+        if args.masks_dir:
+            cv2.imwrite(str(args.masks_dir / f"frame_{index:06d}.png"), mask)
+
     start, count = time.monotonic(), 0
+    pending: collections.deque = collections.deque()
     try:
         with SkySegClient(args.url, args.protocol, max_in_flight=args.in_flight,
-                          shared_memory=args.shared_memory) as client:
+                          shared_memory=args.shared_memory) as client, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="skyseg-writer") as output:
             for frame, mask in progress(client.segment_video(args.video), total, "video", unit="frame"):
-                writer.write(overlay(frame, mask))
-                if args.masks_dir:
-                    cv2.imwrite(str(args.masks_dir / f"frame_{count:06d}.png"), mask)
+                pending.append(output.submit(write, count, frame, mask))  # one worker: frame order kept
                 count += 1
+                while len(pending) > args.in_flight:  # bounded: the writer may not fall behind for ever
+                    pending.popleft().result()
+            while pending:
+                pending.popleft().result()
     finally:
         writer.release()
     seconds = time.monotonic() - start

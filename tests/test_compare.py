@@ -1,0 +1,36 @@
+"""The side-by-side benchmark runs all five paths for real (tiny settings) and writes its outputs."""
+import json
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def test_compare_runs_every_path_and_writes_table_json_and_plot(tmp_path, capsys):
+    from benchmarks import compare
+
+    assert compare.main(["--sizes", "640x360", "--count", "2", "--seconds", "0.5", "--no-iou",
+                         "--pa-concurrency", "1", "--in-flight", "2", "--out", str(tmp_path),
+                         "--no-results-md"]) == 0
+    result = json.loads((tmp_path / "compare.json").read_text())
+    rows = {(r["path"], r["note"]): r for r in result["results"]}
+    assert {p for p, _ in rows} == set("ABCDE")
+    assert all(r["images_per_s"] > 0 and r["p99_ms"] >= r["p50_ms"] > 0 for r in rows.values())
+    assert rows[("B", "batch 1, canvas 288x512")]  # a 16:9 input runs the network on 288x512
+    assert set(result["steps"]["640x360"]) == {"sky_segmentation", "preprocess", "bisenetv2", "postprocess"}
+    assert result["steps"]["640x360"]["bisenetv2"]["requests"] > 0
+    assert any("C / A" in c for c in result["checks"]) and any("C / B" in c for c in result["checks"])
+    assert (tmp_path / "compare.png").stat().st_size > 10_000
+    assert "| C: Triton ensemble, gRPC, JPEG bytes | 640x360 |" in capsys.readouterr().out
+
+
+def test_results_md_section_is_replaced_not_appended(tmp_path):
+    from benchmarks import compare
+
+    md = tmp_path / "RESULTS.md"
+    md.write_text("# Benchmark results\n\nkept above\n")
+    compare.write_results_md("first run", md)
+    compare.write_results_md("second run", md)
+    text = md.read_text()
+    assert "kept above" in text and "second run" in text and "first run" not in text
+    assert text.count(compare.BEGIN) == 1
