@@ -55,6 +55,24 @@ def test_raw_cityscapes_layout(tmp_path):
     assert mask.tolist() == [[SKY, NOT_SKY, IGNORE], [IGNORE, SKY, NOT_SKY]]
 
 
+def test_ade20k_full_labels_sky_is_three_and_zero_is_ignored(tmp_path):
+    """ADEChallengeData2016 layout; 0 ("other objects") is ignored as MMSeg's reduce_zero_label does."""
+    root = tmp_path / "ADEChallengeData2016"
+    _image(root / "images/validation/ADE_val_00000001.jpg", 2, 4)
+    _label(root / "annotations/validation/ADE_val_00000001.png", np.array([[3, 1, 0, 3], [2, 150, 4, 3]]))
+    counts = convert_data.convert_ade20k(root, tmp_path / "out", splits=["validation"])
+    assert counts == {"ade20k_validation": 1}
+    assert _read(tmp_path / "out/ade20k_validation/masks/ADE_val_00000001.png").tolist() == [
+        [SKY, NOT_SKY, IGNORE, SKY], [NOT_SKY, NOT_SKY, NOT_SKY, SKY]]
+    from skyseg import mmcompat
+
+    mmcompat.setup()
+    from mmseg.datasets import ADE20KDataset
+
+    mmseg_classes = ADE20KDataset.METAINFO["classes"]
+    assert mmseg_classes[convert_data.ADE20K_SKY - 1] == "sky"  # reduce_zero_label: raw 3 is MMSeg's index 2
+
+
 def test_missing_label_is_an_error_not_a_silent_skip(tmp_path):
     _image(tmp_path / "src/images/a.jpg")
     (tmp_path / "src/masks").mkdir(parents=True)

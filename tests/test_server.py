@@ -1,5 +1,7 @@
 """The real tritonserver with the embedded model, through the client library."""
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -121,6 +123,32 @@ def test_server_and_onnx_runtime_agree_on_camvid(triton_server, shared_data, tmp
     sheet = cv2.imread(str(evaluate.contact_sheet(worst, tmp_path / "worst.png")))
     assert sheet.shape[0] == 3 * 180 and sheet.shape[1] >= 3 * 180  # 3 rows of image | truth | prediction
     assert sorted(-m.iou for m in worst) == sorted(served.per_image_iou)[:3]
+
+
+def test_eval_cli_compares_all_three_paths(triton_server, shared_data, tmp_path):
+    """`skyseg eval` with the checkpoint, ONNX Runtime and the server: one table each plus their agreement."""
+    import shutil
+    import subprocess
+    import sys
+
+    from skyseg.serving import DEFAULT_REPOSITORY
+    from skyseg.train import convert_data
+
+    convert_data.convert_camvid(shared_data / "camvid", tmp_path / "all", splits=["test"])
+    for kind in ("images", "masks"):  # 12 images keep the three passes short
+        (tmp_path / "data" / "mini" / kind).mkdir(parents=True)
+        for f in sorted((tmp_path / "all" / "camvid_test" / kind).iterdir())[:12]:
+            shutil.copy(f, tmp_path / "data" / "mini" / kind / f.name)
+    weights = DEFAULT_REPOSITORY.parent / "train" / "weights" / "bisenetv2_sky_384x512.pth"
+    done = subprocess.run([str(Path(sys.executable).parent / "skyseg"), "eval", "--checkpoint", str(weights),
+                           "--onnx", str(DEFAULT_REPOSITORY / "bisenetv2/1/model.onnx"),
+                           "--server", triton_server.grpc_url, "--data-root", str(tmp_path / "data"),
+                           "--datasets", "mini", "--markdown", str(tmp_path / "eval.md")],
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    text = (tmp_path / "eval.md").read_text()
+    assert text.count("| mini | 12 |") == 3 and "the paths agree" in text
+    assert "Path: pytorch" in text and "Path: onnxruntime" in text and "Path: triton grpc://" in text
 
 
 def test_int8_repository_serves_nearly_the_same_masks(grpc_client, tmp_path):

@@ -16,6 +16,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="the project's shared data folder (CamVid, cityscapes_sky, ade20k_sky)")
     group.add_argument("--cityscapes", type=Path, help="a raw Cityscapes root (leftImg8bit/, gtFine/)")
     group.add_argument("--camvid", type=Path, help="a CamVid root in SegNet layout")
+    group.add_argument("--ade20k", type=Path,
+                       help="an ADE20K SceneParsing root (ADEChallengeData2016: images/, annotations/; sky = 3)")
     group.add_argument("--masks", nargs=3, metavar=("IMAGES", "MASKS", "NAME"),
                        help="a folder of images and same-stem binary masks, written as NAME")
     p.set_defaults(func=_prepare)
@@ -38,6 +40,8 @@ def _prepare(args: argparse.Namespace) -> int:
         counts = convert_data.convert_cityscapes(args.cityscapes, args.out)
     elif args.camvid:
         counts = convert_data.convert_camvid(args.camvid, args.out)
+    elif args.ade20k:
+        counts = convert_data.convert_ade20k(args.ade20k, args.out)
     elif args.masks:
         images, masks, name = args.masks
         counts = convert_data.convert_binary_folder(Path(images), Path(masks), args.out, name)

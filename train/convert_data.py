@@ -24,6 +24,9 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 CAMVID_SKY, CAMVID_IGNORE = 0, 11
 #: Cityscapes labelIds: 23 is sky; 0 unlabeled, 2 rectification border, 3 out of roi are void.
 CITYSCAPES_SKY, CITYSCAPES_VOID = 23, (0, 2, 3)
+#: ADE20K SceneParsing (ADEChallengeData2016) PNGs: 1..150 are the classes, sky is 3; 0 is "other
+#: objects", which MMSeg's ``reduce_zero_label`` turns into ignore.
+ADE20K_SKY, ADE20K_OTHER = 3, 0
 
 
 def binary_mask_labels(mask: np.ndarray) -> np.ndarray:
@@ -40,6 +43,12 @@ def camvid_labels(index: np.ndarray) -> np.ndarray:
 def cityscapes_labels(label_ids: np.ndarray) -> np.ndarray:
     out = np.where(label_ids == CITYSCAPES_SKY, SKY, NOT_SKY).astype(np.uint8)
     out[np.isin(label_ids, CITYSCAPES_VOID)] = IGNORE
+    return out
+
+
+def ade20k_labels(index: np.ndarray) -> np.ndarray:
+    out = np.where(index == ADE20K_SKY, SKY, NOT_SKY).astype(np.uint8)
+    out[index == ADE20K_OTHER] = IGNORE
     return out
 
 
@@ -131,6 +140,14 @@ def convert_cityscapes(root: Path, out_root: Path,
                                                     out_root / f"cityscapes_{split}",
                                                     f"cityscapes_{split}")
     return counts
+
+
+def convert_ade20k(root: Path, out_root: Path,
+                   splits: Sequence[str] = ("training", "validation")) -> dict[str, int]:
+    """ADE20K's full-label layout: ``images/<split>/*.jpg`` with ``annotations/<split>/*.png`` (150 classes)."""
+    return {f"ade20k_{split}": write_pairs(_paired_by_stem(root / "images" / split, root / "annotations" / split),
+                                           ade20k_labels, out_root / f"ade20k_{split}", f"ade20k_{split}")
+            for split in splits}
 
 
 def prepare_shared(shared_data: Path, out_root: Path) -> dict[str, int]:

@@ -1,4 +1,8 @@
-"""``skyseg eval``: sky IoU / precision / recall / pixel accuracy through one of three paths."""
+"""``skyseg eval``: sky metrics through the PyTorch checkpoint, ONNX Runtime and/or the running server.
+
+Given several paths, it evaluates each on the same images and shows how far they disagree (the
+conversion and the server must not move the score: at most ``MAX_PATH_GAP`` IoU points).
+"""
 from __future__ import annotations
 
 import argparse
@@ -8,11 +12,12 @@ from pathlib import Path
 from .runner import DEFAULT_CONFIG
 
 DEFAULT_DATASETS = ["camvid_test"]
+MAX_PATH_GAP = 0.2  #: sky IoU points between any two paths on the same dataset
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("eval", help="evaluate sky masks (PyTorch, ONNX Runtime or the Triton server)")
-    path = p.add_mutually_exclusive_group(required=True)
+    path = p.add_argument_group("paths (one or more; several are compared with each other)")
     path.add_argument("--server", metavar="URL", help="the running ensemble, e.g. 127.0.0.1:8001")
     path.add_argument("--onnx", type=Path, help="an ONNX model run in ONNX Runtime")
     path.add_argument("--checkpoint", type=Path, help="a PyTorch checkpoint")
@@ -22,22 +27,41 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS,
                    help="converted dataset names (default camvid_test)")
     p.add_argument("--json", type=Path, help="also write the numbers as JSON here")
+    p.add_argument("--markdown", type=Path, help="also write the tables as Markdown here")
     p.add_argument("--contact-sheet", type=Path, metavar="DIR",
                    help="write <dataset>_worst.png (image | truth | prediction of the 8 worst images) here")
     p.set_defaults(func=_eval)
 
 
-def _predictor(args: argparse.Namespace):
+def _predictors(args: argparse.Namespace) -> list:
+    """(label, predictor) for every path asked for, offline ones first."""
     from . import evaluate
 
-    if args.server:
-        return f"triton {args.protocol}://{args.server}", evaluate.server_predictor(args.server, args.protocol)
-    from skyseg.contract import Contract
+    out = []
+    if args.checkpoint or args.onnx:
+        from skyseg.contract import Contract
 
-    contract = Contract.from_config_file(args.config)
-    if args.onnx:
-        return f"onnxruntime {args.onnx}", evaluate.onnx_predictor(args.onnx, contract)
-    return f"pytorch {args.checkpoint}", evaluate.checkpoint_predictor(args.config, args.checkpoint, contract)
+        contract = Contract.from_config_file(args.config)
+        if args.checkpoint:
+            out.append((f"pytorch {args.checkpoint}", evaluate.checkpoint_predictor(args.config, args.checkpoint, contract)))
+        if args.onnx:
+            out.append((f"onnxruntime {args.onnx}", evaluate.onnx_predictor(args.onnx, contract)))
+    if args.server:
+        out.append((f"triton {args.protocol}://{args.server}", evaluate.server_predictor(args.server, args.protocol)))
+    return out
+
+
+def agreement_table(by_path: dict[str, dict[str, dict]]) -> tuple[str, float]:
+    """Sky IoU of every path per dataset and the largest gap between two of them."""
+    labels = list(by_path)
+    lines = ["| dataset | " + " | ".join(labels) + " | largest gap |", "|---|" + "---:|" * (len(labels) + 1)]
+    worst = 0.0
+    for name in next(iter(by_path.values())):
+        ious = [by_path[label][name]["sky_iou"] for label in labels]
+        gap = max(ious) - min(ious)
+        worst = max(worst, gap)
+        lines.append(f"| {name} | " + " | ".join(f"{v:.2f}" for v in ious) + f" | {gap:.2f} |")
+    return "\n".join(lines), worst
 
 
 def markdown_table(label: str, results: dict[str, dict[str, float]]) -> str:
@@ -51,19 +75,38 @@ def markdown_table(label: str, results: dict[str, dict[str, float]]) -> str:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .evaluate import dataset_pairs, evaluate
+    from .evaluate import contact_sheet, dataset_pairs, evaluate
 
-    from .evaluate import contact_sheet
-
-    label, predict = _predictor(args)
-    results = {}
-    for name in args.datasets:
-        worst: list = []
-        results[name] = evaluate(predict, dataset_pairs(args.data_root, name), desc=name, worst=worst).as_dict()
-        if args.contact_sheet:
-            print(f"worst images: {contact_sheet(worst, args.contact_sheet / f'{name}_worst.png')}")
-    print(markdown_table(label, results))
+    predictors = _predictors(args)
+    if not predictors:
+        raise SystemExit("skyseg eval: give at least one of --server, --onnx, --checkpoint")
+    by_path: dict[str, dict[str, dict]] = {}
+    tables = []
+    for label, predict in predictors:
+        results = by_path[label] = {}
+        for name in args.datasets:
+            worst: list = []
+            results[name] = evaluate(predict, dataset_pairs(args.data_root, name), desc=name, worst=worst).as_dict()
+            if args.contact_sheet:
+                sheet = args.contact_sheet / f"{name}_worst.png" if len(predictors) == 1 else \
+                    args.contact_sheet / f"{label.split()[0]}_{name}_worst.png"
+                print(f"worst images: {contact_sheet(worst, sheet)}")
+        tables.append(markdown_table(label, results))
+    status = 0
+    if len(by_path) > 1:
+        table, gap = agreement_table(by_path)
+        verdict = "agree" if gap <= MAX_PATH_GAP else "DISAGREE"
+        tables.append(f"Sky IoU by path: the paths {verdict} (largest gap {gap:.2f}, limit {MAX_PATH_GAP})\n\n{table}")
+        status = 0 if gap <= MAX_PATH_GAP else 1
+    text = "\n\n".join(tables)
+    print(text)
+    if args.markdown:
+        args.markdown.parent.mkdir(parents=True, exist_ok=True)
+        args.markdown.write_text(text + "\n")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"path": label, "results": results}, indent=2))
-    return 0
+        single = len(by_path) == 1
+        payload = {"path": next(iter(by_path)), "results": next(iter(by_path.values()))} if single else \
+            {"paths": by_path}
+        args.json.write_text(json.dumps(payload, indent=2))
+    return status
