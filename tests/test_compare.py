@@ -34,3 +34,14 @@ def test_results_md_section_is_replaced_not_appended(tmp_path):
     text = md.read_text()
     assert "kept above" in text and "second run" in text and "first run" not in text
     assert text.count(compare.BEGIN) == 1
+
+
+def test_resolution_sweep_times_and_scores_each_box(tmp_path, shared_data):
+    from benchmarks import resolution
+
+    out = tmp_path / "resolution.json"
+    assert resolution.main(["--boxes", "192x256,384x512", "--runs", "2", "--limit", "4", "--output", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["canvas_16:9"] for r in rows] == ["160x256", "288x512"]  # 16:9 fitted, padded to 32
+    assert [r["canvas_4:3"] for r in rows] == ["192x256", "384x512"]
+    assert all(r["ms_16:9"] > 0 and 0 <= r["camvid_sky_iou"] <= 100 for r in rows)
