@@ -95,6 +95,9 @@ def make_inputs(pattern: str, count: int, sizes: Sequence[Size], folder: Path) -
         for i, blob in enumerate(data):
             (out / f"{i:03d}.jpg").write_bytes(blob)
             jpegs[size_label(size)].append(out / f"{i:03d}.jpg")
+    if "GENERATED" not in source:
+        source = (f"{count} images from {pattern}, resized to {', '.join(map(size_label, sizes))} "
+                  "(JPEG quality 90)")
     return jpegs, source
 
 
@@ -146,6 +149,36 @@ def bench_onnx(onnx_path: Path, contract, files: Sequence[Path], size: str, seco
                                  len(batches))
     per_image = [t / batch for t in latencies for _ in range(batch)]  # images/s counts every image
     return Timing("B", size, per_image, wall, note=f"batch {batch}, canvas {'x'.join(map(str, tensors[0].shape[1:]))}")
+
+
+def bench_onnx_parallel(onnx_path: Path, contract, files: Sequence[Path], size: str, seconds: float,
+                        sessions: int, threads: int = 1) -> Timing:
+    """The server's layout without the server: ``sessions`` single-image loops side by side, each
+    with its own ORT session of ``threads`` threads (ORT releases the GIL while it runs)."""
+    import threading
+
+    from skyseg import ops
+    from skyseg.convert.parity import ort_session
+
+    tensors = [ops.prepare(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), contract)[0][None] for f in files]
+    pool = [ort_session(onnx_path, threads) for _ in range(sessions)]
+    for session in pool:
+        session.run(None, {"input": tensors[0]})
+    latencies: list[list[float]] = [[] for _ in pool]
+    start = time.perf_counter()
+
+    def loop(k: int) -> None:
+        latencies[k], _ = timed_loop(lambda i: pool[k].run(None, {"input": tensors[(i + k) % len(tensors)]}),
+                                     seconds, 1)
+
+    workers = [threading.Thread(target=loop, args=(k,)) for k in range(sessions)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    wall = time.perf_counter() - start
+    return Timing("B", size, [t for lat in latencies for t in lat], wall,
+                  note=f"{sessions} sessions x {threads} thread, batch 1")
 
 
 # --------------------------------------------------------------------------- C, D: the server
@@ -260,7 +293,7 @@ def plot(summaries: list[dict], out: Path, title: str) -> Path:
     sizes = list(dict.fromkeys(s["size"] for s in summaries))
     rows = [s for s in summaries if s["path"] != "E"]
     series = list(dict.fromkeys((s["path"], s["note"]) for s in rows))
-    fig, (ax_rate, ax_lat) = plt.subplots(1, 2, figsize=(13, 4.8))
+    fig, (ax_rate, ax_lat) = plt.subplots(1, 2, figsize=(13, 5.6))
     width = 0.8 / max(len(series), 1)
     for k, (path, note) in enumerate(series):
         rate = [next((s["images_per_s"] for s in rows if (s["path"], s["note"], s["size"]) == (path, note, z)), 0)
@@ -275,9 +308,10 @@ def plot(summaries: list[dict], out: Path, title: str) -> Path:
         ax.set_xticks(np.arange(len(sizes)) + 0.4 - width / 2, sizes)
         ax.set_ylabel(ylabel)
         ax.grid(axis="y", alpha=0.3)
-    ax_rate.legend(fontsize=7, loc="upper right")
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    handles, labels = ax_rate.get_legend_handles_labels()
+    fig.legend(handles, labels, fontsize=8, loc="lower center", ncol=3, frameon=False)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout(rect=(0, 0.12, 1, 1))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)
     plt.close(fig)
@@ -352,9 +386,14 @@ def main(argv: list[str] | None = None) -> int:
             ious["A"] = iou_of(mmseg_predictor(model, contract.sky_index), "A: mmseg")
             del model
         if "B" in paths:
+            instances = network.instance_group[0].count
+            threads = int(network.parameters["intra_op_threads"].string_value or 0)
             for size, files in inputs.items():
                 for batch in sorted({1, args.in_flight}):
                     record(bench_onnx(onnx_path, contract, files, size, args.seconds, batch))
+                if instances > 1:  # the repository's own layout, as a floor of its own
+                    record(bench_onnx_parallel(onnx_path, contract, files, size, args.seconds, instances,
+                                               max(threads, 1)))
             ious["B"] = iou_of(evaluate.onnx_predictor(onnx_path, contract), "B: onnx")
         if {"C", "D", "E"} & set(paths):
             with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),

@@ -138,8 +138,10 @@ def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("build-repo", help="write the Triton model repository from the training config")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX, help="the FP32 model")
-    p.add_argument("--precision", choices=["fp32", "int8"], default="fp32",
-                   help="model the CPU network step runs (int8: see `skyseg quantize`)")
+    p.add_argument("--precision", choices=["fp32", "int8"],
+                   help="model the CPU network step runs: int8 (the CPU default; `skyseg quantize`, about "
+                        "twice the FP32 throughput on AVX2 at -0.07 CamVid IoU) or fp32 (the exported model). "
+                        "The GPU target always builds an FP16 TensorRT plan from the FP32 model.")
     p.add_argument("--onnx-int8", type=Path, default=DEFAULT_INT8)
     p.add_argument("--contract-from-onnx", action="store_true",
                    help="read input size / mean / std from the ONNX metadata written by `skyseg export` "
@@ -197,7 +199,8 @@ def _build_repo(args: argparse.Namespace) -> int:
     if args.target == "gpu" and args.out.resolve() == SOURCE_REPOSITORY.resolve():
         raise ValueError("write the GPU repository elsewhere (--out model_repository_gpu): "
                          "model_repository/ is the CPU repository")
-    int8 = args.onnx_int8 if args.precision == "int8" else None
+    precision = args.precision or ("int8" if args.target == "cpu" else "fp32")
+    int8 = args.onnx_int8 if precision == "int8" else None
     contract = Contract.from_onnx(args.onnx) if args.contract_from_onnx else Contract.from_config_file(args.config)
     for path in build_repository(contract, args.onnx, args.out, opts,
                                  target=args.target, int8_onnx=int8):

@@ -34,9 +34,11 @@ class ServingOptions:
     #: how long the batcher waits to fill a batch for the network. 0: under load the queue fills
     #: while the single instance computes anyway, and at low load a wait only adds latency.
     network_queue_delay_us: int = 0
-    network_instances: int = 1
-    network_threads: int = 0  #: ONNX Runtime intra-op threads per instance; 0 = one per core
-    #: let ONNX Runtime's idle threads spin-wait; off, they leave the cores to pre/post-processing
+    #: two single-threaded instances beat one instance with two threads on the 2-core CPU
+    #: (INT8 at 1080p: 32.2 vs 28.8 images/s; benchmarks/RESULTS.md, "Serving layout")
+    network_instances: int = 2
+    network_threads: int = 1  #: ONNX Runtime intra-op threads per instance; 0 = one per core
+    #: let idle ONNX Runtime threads spin-wait (measured no gain at 2 threads; irrelevant at 1)
     network_spinning: bool = False
     preprocess_instances: int = 1
     postprocess_instances: int = 1

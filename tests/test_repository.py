@@ -26,8 +26,9 @@ def test_repository_has_the_whole_ensemble():
 
 
 def test_committed_configs_equal_a_fresh_build_from_the_training_config(tmp_path):
-    onnx = SOURCE_REPOSITORY / "bisenetv2" / "1" / "model.onnx"
-    written = build_repository(Contract.from_config_file(DEFAULT_CONFIG), onnx, tmp_path)
+    version_dir = SOURCE_REPOSITORY / "bisenetv2" / "1"
+    written = build_repository(Contract.from_config_file(DEFAULT_CONFIG), version_dir / "model.onnx", tmp_path,
+                               int8_onnx=version_dir / "model.int8.onnx")  # `skyseg build-repo`'s CPU default
     for path in written:
         committed = SOURCE_REPOSITORY / path.relative_to(tmp_path)
         assert committed.read_text() == path.read_text(), f"{committed} is stale: run `skyseg build-repo`"
@@ -70,10 +71,12 @@ def test_gpu_repository_parses_and_keeps_the_ensemble_graph(gpu_repository):
 
 def test_int8_precision_switches_only_the_onnx_file(tmp_path):
     version_dir = SOURCE_REPOSITORY / "bisenetv2/1"
-    build_repository(Contract.from_config_file(DEFAULT_CONFIG), version_dir / "model.onnx", tmp_path,
-                     int8_onnx=version_dir / "model.int8.onnx")
-    cpu, int8 = (_parse(r / "bisenetv2/config.pbtxt") for r in (SOURCE_REPOSITORY, tmp_path))
+    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    build_repository(contract, version_dir / "model.onnx", tmp_path / "fp32")
+    build_repository(contract, version_dir / "model.onnx", tmp_path / "int8", int8_onnx=version_dir / "model.int8.onnx")
+    cpu, int8 = (_parse(tmp_path / r / "bisenetv2/config.pbtxt") for r in ("fp32", "int8"))
     assert int8.parameters["onnx_file"].string_value == "model.int8.onnx"
+    assert cpu.parameters["onnx_file"].string_value == "model.onnx"
     del int8.parameters["onnx_file"], cpu.parameters["onnx_file"]
     assert int8 == cpu
 

@@ -151,7 +151,7 @@ def test_eval_cli_compares_all_three_paths(triton_server, shared_data, tmp_path)
     assert "Path: pytorch" in text and "Path: onnxruntime" in text and "Path: triton grpc://" in text
 
 
-def test_int8_repository_serves_nearly_the_same_masks(grpc_client, tmp_path):
+def test_fp32_repository_serves_nearly_the_same_masks_as_the_int8_default(grpc_client, tmp_path):
     from skyseg.contract import Contract
     from skyseg.convert.repository import SOURCE_REPOSITORY, build_repository
     from skyseg.serving import TritonServer, free_port
@@ -159,12 +159,11 @@ def test_int8_repository_serves_nearly_the_same_masks(grpc_client, tmp_path):
     from skyseg_client import SkySegClient
 
     version_dir = SOURCE_REPOSITORY / "bisenetv2/1"
-    build_repository(Contract.from_config_file(DEFAULT_CONFIG), version_dir / "model.onnx", tmp_path / "repo",
-                     int8_onnx=version_dir / "model.int8.onnx")
+    build_repository(Contract.from_config_file(DEFAULT_CONFIG), version_dir / "model.onnx", tmp_path / "repo")
     data = _encode(samples.render_scene(640, 480, seed=21), ".jpg")
     with TritonServer(tmp_path / "repo", http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
-                      log_file=tmp_path / "log") as server, SkySegClient(server.grpc_url) as int8:
-        assert np.mean(int8.segment(data) == grpc_client.segment(data)) > 0.98
+                      log_file=tmp_path / "log") as server, SkySegClient(server.grpc_url) as fp32:
+        assert np.mean(fp32.segment(data) == grpc_client.segment(data)) > 0.98
 
 
 def test_mixed_aspects_in_flight_together_match_one_at_a_time(triton_server):
