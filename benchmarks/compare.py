@@ -6,7 +6,9 @@
 A  MMSeg's ``inference_model`` on the PyTorch checkpoint: what the prototype ran (JPEG file in).
 B  the served ONNX model alone in ONNX Runtime: the compute floor (prepared tensor in, logits out).
 C  the Triton ensemble over gRPC with JPEG bytes, ``--in-flight`` requests: what users get.
-D  the raw-frame ensemble with frames and masks in system shared memory: video on the server's host.
+D  the raw-frame ensemble with frames and masks in system shared memory: video on the server's host
+   (latency: from the moment the reader thread takes a decoded frame, so it includes the frames
+   queued ahead of it, as a video user sees it).
 E  perf_analyzer's view of C (a concurrency sweep).
 
 Per path and input size: images/s and p50/p99 latency; for C, Triton's per-step statistics (queue,

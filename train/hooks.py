@@ -22,7 +22,7 @@ class SkySegProgressBarHook(Hook):
             return
         self._bar.update(1)
         if outputs and "loss" in outputs:
-            self._bar.set_postfix(loss=f"{float(outputs['loss']):.3f}", refresh=False)
+            self._bar.set_postfix(loss=f"{float(outputs['loss'].detach()):.3f}", refresh=False)
 
     def after_train(self, runner) -> None:
         if self._bar is not None:
