@@ -136,14 +136,20 @@ def mmseg_predictor(model, sky_index: int):
 
 # --------------------------------------------------------------------------- B: ONNX Runtime
 
+def served_tensors(files: Sequence[Path], contract) -> list[np.ndarray]:
+    """The tensors the server's preprocess would build for these images (same canvas)."""
+    from skyseg import ops
+
+    return [ops.prepare(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), contract)[0] for f in files]
+
+
 def bench_onnx(onnx_path: Path, contract, files: Sequence[Path], size: str, seconds: float,
                batch: int = 1) -> Timing:
     """The network alone on the tensors the server would feed it (same canvas), ORT's defaults."""
-    from skyseg import ops
     from skyseg.convert.parity import ort_session
 
     session = ort_session(onnx_path)
-    tensors = [ops.prepare(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), contract)[0] for f in files]
+    tensors = served_tensors(files, contract)
     batches = [np.stack([tensors[(i + k) % len(tensors)] for k in range(batch)]) for i in range(len(tensors))]
     for x in batches[:2]:
         session.run(None, {"input": x})
@@ -159,10 +165,9 @@ def bench_onnx_parallel(onnx_path: Path, contract, files: Sequence[Path], size: 
     with its own ORT session of ``threads`` threads (ORT releases the GIL while it runs)."""
     import threading
 
-    from skyseg import ops
     from skyseg.convert.parity import ort_session
 
-    tensors = [ops.prepare(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), contract)[0][None] for f in files]
+    tensors = [t[None] for t in served_tensors(files, contract)]
     pool = [ort_session(onnx_path, threads) for _ in range(sessions)]
     for session in pool:
         session.run(None, {"input": tensors[0]})

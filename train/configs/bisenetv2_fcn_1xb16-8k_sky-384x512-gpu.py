@@ -7,8 +7,7 @@ _base_ = ['./bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py']
 load_from = None  # from scratch: the GPU affords the full schedule
 train_dataloader = dict(batch_size=16, num_workers=8)
 max_iters = 8000
-optimizer = dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=0.0005)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+optim_wrapper = dict(optimizer=dict(lr=0.05))  # merged into stage 2's SGD
 param_scheduler = [
     dict(type='LinearLR', by_epoch=False, start_factor=0.1, begin=0, end=500),
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=500, end=max_iters, by_epoch=False),
