@@ -164,10 +164,11 @@ def canvas_size(resized_hw: Sequence[int], input_hw: Sequence[int], size_divisor
 
 def letterbox(rgb: np.ndarray, input_hw: Sequence[int], mean: np.ndarray, std: np.ndarray,
               out: np.ndarray | None = None, original_hw: Sequence[int] | None = None,
-              guide: np.ndarray | None = None, size_divisor: int = 0) -> Tuple[np.ndarray, Geometry]:
+              guide: np.ndarray | None = None) -> Tuple[np.ndarray, Geometry]:
     """Resize keeping the aspect ratio into the top-left of a canvas and normalise to CHW.
 
-    The canvas is ``out``'s (C, H, W) when given, else :func:`canvas_size`. The padding is 0 after
+    The canvas is ``out``'s (C, H, W) when given, else the whole input box (:func:`prepare` sizes
+    it to the image with :func:`canvas_size`). The padding is 0 after
     normalisation (the mean colour), as MMSeg pads its batches. ``original_hw`` is the size the
     mask must come back at when ``rgb`` was decoded reduced; ``guide``, a uint8 canvas, receives
     the grey letterboxed image for :func:`refine`.
@@ -176,7 +177,7 @@ def letterbox(rgb: np.ndarray, input_hw: Sequence[int], mean: np.ndarray, std: n
     rh, rw = fit((h, w), input_hw)
     resized = cv2.resize(rgb, (rw, rh), interpolation=cv2.INTER_LINEAR) if rgb.shape[:2] != (rh, rw) else rgb
     if out is None:
-        out = np.zeros((3, *canvas_size((rh, rw), input_hw, size_divisor)), dtype=np.float32)
+        out = np.zeros((3, int(input_hw[0]), int(input_hw[1])), dtype=np.float32)
     elif rh < out.shape[1] or rw < out.shape[2]:
         out.fill(0.0)
     normalised = resized.astype(np.float32)
