@@ -38,8 +38,7 @@ train_dataloader = dict(dataset=dict(
               for name, weight in train_split_weights.items()]))
 
 max_iters = 1600
-optimizer = dict(type='SGD', lr=0.01, momentum=0.9, weight_decay=0.0005)
-optim_wrapper = dict(type='OptimWrapper', optimizer=optimizer, clip_grad=None)
+optim_wrapper = dict(optimizer=dict(lr=0.01))  # merged into stage 1's SGD
 param_scheduler = [
     dict(type='LinearLR', by_epoch=False, start_factor=0.1, begin=0, end=50),
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=50, end=max_iters, by_epoch=False),
