@@ -119,7 +119,7 @@ def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -
                          _tensor(mc.ModelInput, c.GUIDE, "TYPE_UINT8", canvas_dims(contract))])
     config.output.append(_tensor(mc.ModelOutput, c.MASK, "TYPE_UINT8", [-1, -1]))
     _params(config, sky_index=str(contract.sky_index), refine_radius=str(contract.refine_radius),
-            refine_eps=str(contract.refine_eps))
+            refine_eps=str(contract.refine_eps), refine_subsample=str(contract.refine_subsample))
     return config
 
 

@@ -35,6 +35,9 @@ class Contract:
     #: radius in input pixels, 0 = off. Tuned with the model, so it travels with it.
     refine_radius: int = 0
     refine_eps: float = 1e-3
+    #: the guided filter's coefficients are fitted on a grid this many times coarser (He's fast
+    #: guided filter); 1 = the plain filter.
+    refine_subsample: int = 1
     #: the network's tensor is the image fitted into (input_height, input_width) and padded up to a
     #: multiple of this (MMSeg's test-time ``size_divisor``); 0 = always the whole input box.
     size_divisor: int = 0
@@ -53,7 +56,8 @@ class Contract:
             raise ValueError(f"input_size {cfg.input_size} must be a multiple of size_divisor {size_divisor}")
         return cls(int(height), int(width), tuple(map(float, preprocessor.mean)),
                    tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"),
-                   int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)), int(size_divisor))
+                   int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)),
+                   int(refine.get("subsample", 1)), int(size_divisor))
 
     @classmethod
     def from_config_file(cls, path: str | Path) -> "Contract":

@@ -119,8 +119,9 @@ def cv2_smooth(noise: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(noise, (0, 0), 8)
 
 
-def test_refinement_snaps_the_boundary_to_the_image_edge():
-    """Coarse logits put the sky edge ~6 px off; the guided filter moves it onto the image's edge."""
+@pytest.mark.parametrize("subsample", [1, 4])
+def test_refinement_snaps_the_boundary_to_the_image_edge(subsample):
+    """Coarse logits put the sky edge ~6 px off; the guided filter (plain or fast) moves it onto the image's edge."""
     h, w = INPUT_HW
     horizon = 203  # not on the 8-px logit grid
     image = np.full((h, w, 3), 60, np.uint8)
@@ -133,6 +134,42 @@ def test_refinement_snaps_the_boundary_to_the_image_edge():
     guide = np.zeros(INPUT_HW, np.uint8)
     _, geometry = ops.letterbox(image, INPUT_HW, MEAN, STD, guide=guide)
     plain = ops.logits_to_mask(logits, geometry, INPUT_HW, 1) == 255
-    refined = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, refine_radius=24) == 255
+    refined = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, refine_radius=24,
+                                 refine_subsample=subsample) == 255
     assert np.count_nonzero(refined != rgb_edge) < 0.5 * np.count_nonzero(plain != rgb_edge)
     assert abs(int(refined[:, w // 2].sum()) - horizon) <= 1
+
+
+@pytest.mark.parametrize("h,w,canvas", [(360, 480, (384, 512)), (1080, 1920, (288, 512)), (700, 333, (384, 192))])
+def test_fast_guided_filter_matches_the_plain_one(h, w, canvas):
+    """Fitting the coefficients on a 4x coarser grid changes the refined probability only slightly."""
+    rng = np.random.default_rng(1)
+    image = cv2_smooth(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
+    tensor, geometry, guide = ops._ops.prepare(image, INPUT_HW, MEAN, STD, size_divisor=32)
+    assert guide.shape == canvas
+    logits = rng.normal(0, 3, (2, canvas[0] // 8, canvas[1] // 8)).astype(np.float32)
+    plain = ops.refine(logits, guide, geometry, canvas, 1, 48, 1e-3, subsample=1).astype(np.int16)
+    fast = ops.refine(logits, guide, geometry, canvas, 1, 48, 1e-3, subsample=4).astype(np.int16)
+    assert plain.shape == fast.shape == tuple(geometry[2:])
+    assert np.abs(plain - fast).mean() < 3.0  # of 255
+    assert np.mean((plain > 127) == (fast > 127)) > 0.98
+
+
+def test_letterbox_normalises_like_mmseg():
+    """(x - mean) / std per RGB channel, CHW, padding 0, also into a reused canvas holding old values."""
+    rng = np.random.default_rng(2)
+    rgb = rng.integers(0, 255, (300, 512, 3), dtype=np.uint8)
+    out = np.full((3, 320, 512), 7.0, np.float32)  # a reused batch slot: stale values must not leak
+    ops.letterbox(rgb, INPUT_HW, MEAN, STD, out=out)
+    expected = ((rgb.astype(np.float32) - MEAN) / STD).transpose(2, 0, 1)
+    np.testing.assert_allclose(out[:, :300], expected, atol=1e-5)
+    assert np.all(out[:, 300:] == 0)
+
+
+def test_1080p_jpeg_decodes_at_a_quarter():
+    """270 rows for a 288-row canvas: within MAX_DECODE_UPSCALE, so libjpeg decodes at 1/4."""
+    data = _jpeg(np.full((1080, 1920, 3), 90, np.uint8), None)
+    reduced, original_hw = ops.decode_for_model(data, INPUT_HW)
+    assert reduced.shape[:2] == (270, 480) and tuple(original_hw) == (1080, 1920)
+    small = _jpeg(np.full((540, 960, 3), 90, np.uint8), None)
+    assert ops.decode_for_model(small, INPUT_HW)[0].shape[:2] == (270, 480)  # 1/2 of 960x540

@@ -9,8 +9,9 @@ crop_size = (320, 320)  # training crops, taken after a random rescale of the le
 data_root = 'data/sky'  # written by `skyseg prepare-data`
 # Serving-time refinement of the sky probability: a guided filter (radius in input pixels, eps on a
 # 0..1 grey guide) that snaps the 1/8-resolution boundary to the image's edges. Tuned on the held-out
-# cityscapes/ade20k splits, never on CamVid test (train/EXPERIMENTS.md, R1).
-sky_refine = dict(radius=48, eps=1e-3)
+# cityscapes/ade20k splits, never on CamVid test (train/EXPERIMENTS.md, R1). subsample=4 fits the
+# filter's coefficients on a 4x coarser grid (fast guided filter): 5x cheaper, same IoU (R3).
+sky_refine = dict(radius=48, eps=1e-3, subsample=4)
 dataset_type = 'SkyDataset'
 num_classes = 2
 
