@@ -1,0 +1,92 @@
+"""Core-milliseconds per request, per process, for C (JPEG over gRPC through the ensemble).
+
+Triton's per-step times are wall times: on two busy cores every step also waits for the CPU, so
+they do not say who *uses* it. This reads each process's CPU time (/proc/<pid>/stat: tritonserver,
+every Python stub, and this client) before and after a load run and divides by the requests
+served: the numbers add up to the two cores' wall time, so every millisecond has an owner.
+
+    python -m benchmarks.cpu_accounting --size 1920x1080 --in-flight 4 --seconds 20
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import time
+from pathlib import Path
+
+from benchmarks import perf_analyzer as pa
+from benchmarks.soak import _stub_label, process_tree, run_load
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu_ms(pid: int) -> float:
+    """User + system CPU time of one process, in ms."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
+
+
+def _self_cpu_ms() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return 1000.0 * (usage.ru_utime + usage.ru_stime)
+
+
+def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seconds: float) -> dict:
+    """Per-process core-ms per request over one load run (after a short warm-up)."""
+    run_load(url, images, in_flight, min(5.0, seconds))
+    pids = list(process_tree(server_pid))
+    before = {pid: cpu_ms(pid) for pid in pids}
+    client_before, start = _self_cpu_ms(), time.perf_counter()
+    load = run_load(url, images, in_flight, seconds)
+    wall = time.perf_counter() - start
+    after = {pid: cpu_ms(pid) for pid in pids}
+    if load.errors or not load.ok:
+        raise RuntimeError(f"{len(load.errors)} failed requests, first: {load.errors[:1]}")
+    rows: dict[str, float] = {}
+    for pid in pids:
+        label = "tritonserver" if pid == server_pid else _stub_label(pid)
+        rows[label] = rows.get(label, 0.0) + (after[pid] - before[pid]) / load.ok
+    rows["client (this process)"] = (_self_cpu_ms() - client_before) / load.ok
+    return {"requests": load.ok, "seconds": wall, "images_per_s": load.ok / wall, "in_flight": in_flight,
+            "core_ms_per_request": rows, "total_core_ms": sum(rows.values()),
+            "available_core_ms": (os.cpu_count() or 1) * 1000.0 * wall / load.ok}
+
+
+def render(result: dict, size: str) -> str:
+    lines = [f"C at {size}, {result['in_flight']} in flight: {result['images_per_s']:.2f} images/s "
+             f"({result['requests']} requests)", "", "| process | core-ms per request |", "|---|---:|"]
+    for label, ms in sorted(result["core_ms_per_request"].items(), key=lambda kv: -kv[1]):
+        if ms >= 0.005:
+            lines.append(f"| {label} | {ms:.2f} |")
+    lines.append(f"| **total** (of {result['available_core_ms']:.2f} available) | **{result['total_core_ms']:.2f}** |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from skyseg.serving import TritonServer
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--size", default="1920x1080", help="WxH the JPEGs are resized to")
+    p.add_argument("--images", default=pa.DEFAULT_IMAGES)
+    p.add_argument("--count", type=int, default=16)
+    p.add_argument("--in-flight", type=int, default=4)
+    p.add_argument("--seconds", type=float, default=20.0)
+    p.add_argument("--repository", type=Path, default=ROOT / "model_repository")
+    p.add_argument("--json", type=Path, help="also write the result here")
+    args = p.parse_args(argv)
+    width, height = (int(v) for v in args.size.split("x"))
+    images, source = pa.load_images(args.images, args.count, (width, height))
+    with TritonServer(args.repository, http_port=8300, grpc_port=8301, metrics_port=8302) as server:
+        result = account(server.grpc_url, server.process.pid, images, args.in_flight, args.seconds)
+    result["source"] = source
+    print(render(result, args.size))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
