@@ -48,3 +48,16 @@ def test_false_sky_rate_counts_only_images_without_sky():
     counts.add(pred, no_sky)
     counts.add(_label() == SKY, _label())  # an image with sky does not dilute the rate
     assert counts.no_sky_images == 1 and abs(counts.false_sky_rate - 0.2) < 1e-9
+
+
+def test_errors_near_the_true_boundary_are_told_apart_from_blobs():
+    """A 2-px shifted horizon is all boundary error; a sky blob in the ground is none."""
+    label = _label(h=120, horizon=60)
+    shifted, blob = SkyCounts(), SkyCounts()
+    shifted.add(_label(h=120, horizon=62) == SKY, label)
+    assert shifted.fp == 2 * 80 and shifted.boundary_error_share == 1.0
+    prediction = label == SKY
+    prediction[100:110, 30:40] = True  # 40+ px below the horizon
+    blob.add(prediction, label)
+    assert blob.fp == 100 and blob.boundary_error_share == 0.0
+    assert shifted.as_dict()["errors_near_boundary_pct"] == 100.0

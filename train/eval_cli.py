@@ -66,11 +66,13 @@ def agreement_table(by_path: dict[str, dict[str, dict]]) -> tuple[str, float]:
 
 def markdown_table(label: str, results: dict[str, dict[str, float]]) -> str:
     lines = [f"Path: {label}", "", "| dataset | images | sky IoU | sky precision | sky recall (Acc) | pixel acc "
-             "| boundary F1 (3 px) | false sky on no-sky images |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+             "| boundary F1 (3 px) | errors within 3 px of the true boundary | false sky on no-sky images |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         rate = "n/a" if r["false_sky_rate_pct"] is None else f"{r['false_sky_rate_pct']:.2f}% of {r['no_sky_images']}"
         lines.append(f"| {name} | {r['images']} | {r['sky_iou']:.2f} | {r['sky_precision']:.2f} | "
-                     f"{r['sky_recall']:.2f} | {r['pixel_accuracy']:.2f} | {r['boundary_f1']:.3f} | {rate} |")
+                     f"{r['sky_recall']:.2f} | {r['pixel_accuracy']:.2f} | {r['boundary_f1']:.3f} | "
+                     f"{r['errors_near_boundary_pct']:.1f}% | {rate} |")
     return "\n".join(lines)
 
 

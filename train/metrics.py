@@ -42,6 +42,9 @@ class SkyCounts:
     no_sky_images: int = 0
     no_sky_pixels: int = 0
     no_sky_false: int = 0
+    #: wrong pixels (fp + fn) within BOUNDARY_TOLERANCE_PX of the true sky boundary: the share a
+    #: sharper boundary could win back, against errors a better classifier must fix
+    errors_near_boundary: int = 0
 
     def add(self, pred_sky: np.ndarray, label: np.ndarray) -> None:
         """``pred_sky``: bool HxW; ``label``: 0/1/255 HxW at the same size."""
@@ -66,6 +69,8 @@ class SkyCounts:
         """Boundaries next to ignored pixels are not scored (their true position is unknown)."""
         near_ignore = cv2.dilate((~valid).astype(np.uint8), np.ones((3, 3), np.uint8)).astype(bool)
         pred_b, true_b = boundary(pred_sky) & ~near_ignore, boundary(truth & valid) & ~near_ignore
+        wrong = (pred_sky != truth) & valid
+        self.errors_near_boundary += _near(wrong, boundary(truth) | boundary(~truth), BOUNDARY_TOLERANCE_PX)
         self.pred_boundary += int(np.count_nonzero(pred_b))
         self.true_boundary += int(np.count_nonzero(true_b))
         self.pred_matched += _near(pred_b, true_b, BOUNDARY_TOLERANCE_PX)
@@ -102,9 +107,15 @@ class SkyCounts:
         """Share of pixels called sky in images that contain none (None if there are no such images)."""
         return self.no_sky_false / self.no_sky_pixels if self.no_sky_pixels else None
 
+    @property
+    def boundary_error_share(self) -> float:
+        """Share of the wrong pixels lying within BOUNDARY_TOLERANCE_PX of the true sky boundary."""
+        return self.errors_near_boundary / max(self.fp + self.fn, 1)
+
     def as_dict(self) -> dict[str, float | None]:
         rate = self.false_sky_rate
         return {"images": self.images, "sky_iou": 100 * self.iou, "sky_precision": 100 * self.precision,
                 "sky_recall": 100 * self.recall, "pixel_accuracy": 100 * self.pixel_accuracy,
                 "boundary_f1": self.boundary_f1, "no_sky_images": self.no_sky_images,
+                "errors_near_boundary_pct": 100 * self.boundary_error_share,
                 "false_sky_rate_pct": None if rate is None else 100 * rate}
