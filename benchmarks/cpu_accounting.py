@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks import perf_analyzer as pa
-from benchmarks.soak import _stub_label, process_tree, run_load
+from benchmarks.soak import process_label, process_tree, run_load
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -47,7 +47,7 @@ def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seco
         raise RuntimeError(f"{len(load.errors)} failed requests, first: {load.errors[:1]}")
     rows: dict[str, float] = {}
     for pid in pids:
-        label = "tritonserver" if pid == server_pid else _stub_label(pid)
+        label = process_label(pid)
         rows[label] = rows.get(label, 0.0) + (after[pid] - before[pid]) / load.ok
     rows["client (this process)"] = (_self_cpu_ms() - client_before) / load.ok
     return {"requests": load.ok, "seconds": wall, "images_per_s": load.ok / wall, "in_flight": in_flight,

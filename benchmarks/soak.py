@@ -56,8 +56,8 @@ def process_tree(root: int) -> dict[int, str]:
     return tree
 
 
-def _stub_label(pid: int) -> str:
-    """Stub processes name their model on the command line."""
+def process_label(pid: int) -> str:
+    """A Python stub by the model it serves (named on its command line), any other process by its binary."""
     try:
         args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
@@ -67,7 +67,7 @@ def _stub_label(pid: int) -> str:
 
 
 def memory(root: int) -> dict[str, int]:
-    return {f"{_stub_label(pid)} ({pid})": rss_kib(pid) for pid in process_tree(root)}
+    return {f"{process_label(pid)} ({pid})": rss_kib(pid) for pid in process_tree(root)}
 
 
 @dataclass

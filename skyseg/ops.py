@@ -24,7 +24,6 @@ fit = _ops.fit
 canvas_size = _ops.canvas_size
 logits_to_mask = _ops.logits_to_mask
 refine = _ops.refine
-guided_filter = _ops.guided_filter
 
 
 def prepare(rgb, contract, original_hw=None):

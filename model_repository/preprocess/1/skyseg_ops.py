@@ -213,15 +213,10 @@ def _sky_margin(logits: np.ndarray, sky_index: int) -> np.ndarray:
     return np.ascontiguousarray(logits[sky_index] - others.max(axis=0), dtype=np.float32)
 
 
-def guided_filter(guide: np.ndarray, source: np.ndarray, radius: int, eps: float) -> np.ndarray:
-    """He et al.'s grey-guided filter: ``source`` smoothed, but with ``guide``'s edges (float32 in, out)."""
-    a, b = _guided_coefficients(guide, source, radius, eps)
-    return a * guide + b
-
-
 def _guided_coefficients(guide: np.ndarray, source: np.ndarray, radius: int,
                          eps: float) -> Tuple[np.ndarray, np.ndarray]:
-    """The guided filter's box-averaged linear coefficients: output = a * guide + b."""
+    """He et al.'s grey-guided filter as its box-averaged linear coefficients: ``source`` smoothed
+    with ``guide``'s edges is ``a * guide + b`` (float32 in, out)."""
     window = (2 * radius + 1, 2 * radius + 1)
 
     def box(x: np.ndarray) -> np.ndarray:
