@@ -45,3 +45,17 @@ def test_resolution_sweep_times_and_scores_each_box(tmp_path, shared_data):
     assert [r["canvas_16:9"] for r in rows] == ["160x256", "288x512"]  # 16:9 fitted, padded to 32
     assert [r["canvas_4:3"] for r in rows] == ["192x256", "384x512"]
     assert all(r["ms_16:9"] > 0 and 0 <= r["camvid_sky_iou"] <= 100 for r in rows)
+
+
+def test_acceptance_never_rounds_a_miss_into_a_pass():
+    """A run at 79.997% of B printed as "80%" was once reported as met; the check rounds down."""
+    from benchmarks import compare
+
+    rows = [{"path": "B", "size": "960x540", "note": "2 x 1", "images_per_s": 57.54},
+            {"path": "C", "size": "960x540", "note": "", "images_per_s": 46.03},
+            {"path": "A", "size": "960x540", "note": "", "images_per_s": 7.03}]
+    checks = compare.acceptance(rows, {"A": 89.40, "C": 89.05})
+    assert "C / B = 79.9% of the compute floor (target >= 80%): NOT met" in checks[1]
+    assert checks[0].endswith(": met") and checks[2].endswith("-0.35 (target >= -0.3): NOT met")
+    rows[1]["images_per_s"] = 46.04
+    assert compare.acceptance(rows, {})[1].endswith("(target >= 80%): met")
