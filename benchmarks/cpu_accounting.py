@@ -66,7 +66,7 @@ def render(result: dict, size: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from skyseg.serving import TritonServer
+    from skyseg.serving import TritonServer, free_port
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--size", default="1920x1080", help="WxH the JPEGs are resized to")
@@ -79,7 +79,8 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     width, height = (int(v) for v in args.size.split("x"))
     images, source = pa.load_images(args.images, args.count, (width, height))
-    with TritonServer(args.repository, http_port=8300, grpc_port=8301, metrics_port=8302) as server:
+    with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),
+                      metrics_port=free_port()) as server:
         result = account(server.grpc_url, server.process.pid, images, args.in_flight, args.seconds)
     result["source"] = source
     print(render(result, args.size))
