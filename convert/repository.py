@@ -112,12 +112,17 @@ def _network_io(config: mc.ModelConfig, contract: Contract, logits_shape, opts: 
     config.output.append(_tensor(mc.ModelOutput, c.MODEL_OUTPUT, "TYPE_FP32", logits_shape))
 
 
+def _mask_outputs() -> list:
+    return [_tensor(mc.ModelOutput, c.MASK_BITS, "TYPE_UINT8", [-1, -1]),
+            _tensor(mc.ModelOutput, c.MASK_SIZE, "TYPE_INT32", [2])]
+
+
 def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -> mc.ModelConfig:
     config = _python_model(c.POSTPROCESS, opts.max_batch_size, opts.postprocess_instances, 0)
     config.input.extend([_tensor(mc.ModelInput, c.MODEL_OUTPUT, "TYPE_FP32", logits_shape),
                          _tensor(mc.ModelInput, c.GEOMETRY, "TYPE_INT32", [4]),
                          _tensor(mc.ModelInput, c.GUIDE, "TYPE_UINT8", canvas_dims(contract))])
-    config.output.append(_tensor(mc.ModelOutput, c.MASK, "TYPE_UINT8", [-1, -1]))
+    config.output.extend(_mask_outputs())
     _params(config, sky_index=str(contract.sky_index), refine_radius=str(contract.refine_radius),
             refine_eps=str(contract.refine_eps), refine_subsample=str(contract.refine_subsample))
     return config
@@ -129,7 +134,7 @@ def ensemble_config(contract: Contract, logits_shape, opts: ServingOptions, raw:
                             max_batch_size=opts.max_batch_size)
     config.input.append(_tensor(mc.ModelInput, c.FRAME, "TYPE_UINT8", [-1, -1, 3]) if raw
                         else _tensor(mc.ModelInput, c.IMAGE, "TYPE_STRING", [1]))
-    config.output.append(_tensor(mc.ModelOutput, c.MASK, "TYPE_UINT8", [-1, -1]))
+    config.output.extend(_mask_outputs())
     steps = config.ensemble_scheduling.step
     steps.add(model_name=preprocess, model_version=-1, input_map={entry: entry},
               output_map={c.MODEL_INPUT: "_input", c.GEOMETRY: "_geometry", c.GUIDE: "_guide"})
@@ -137,7 +142,7 @@ def ensemble_config(contract: Contract, logits_shape, opts: ServingOptions, raw:
               output_map={c.MODEL_OUTPUT: "_logits"})
     steps.add(model_name=c.POSTPROCESS, model_version=-1,
               input_map={c.MODEL_OUTPUT: "_logits", c.GEOMETRY: "_geometry", c.GUIDE: "_guide"},
-              output_map={c.MASK: c.MASK})
+              output_map={c.MASK_BITS: c.MASK_BITS, c.MASK_SIZE: c.MASK_SIZE})
     return config
 
 

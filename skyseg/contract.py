@@ -10,7 +10,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from skyseg_client.protocol import ENSEMBLE, ENSEMBLE_RAW, FRAME, IMAGE, MASK, MAX_BATCH_SIZE  # noqa: F401
+from skyseg_client.protocol import (ENSEMBLE, ENSEMBLE_RAW, FRAME, IMAGE, MASK_BITS, MASK_SIZE,  # noqa: F401
+                                    MAX_BATCH_SIZE)
 
 #: Internal tensors between the ensemble steps (never seen by clients).
 MODEL_INPUT = "input"  #: FP32 [batch, 3, H, W], normalised RGB (H, W: the canvas, see size_divisor)

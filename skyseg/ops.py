@@ -24,6 +24,8 @@ fit = _ops.fit
 canvas_size = _ops.canvas_size
 logits_to_mask = _ops.logits_to_mask
 refine = _ops.refine
+pack_mask = _ops.pack_mask
+keep_freed_memory = _ops.keep_freed_memory
 
 
 def prepare(rgb, contract, original_hw=None):

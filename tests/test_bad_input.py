@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from skyseg import samples
+from skyseg_client import protocol
 
 pytestmark = pytest.mark.slow
 SCENE = samples.render_scene(64, 48, seed=2)
@@ -108,7 +109,9 @@ def _send(server, payload):
         tensor = grpcclient.InferInput("FRAME", [1, *array.shape], dtype)
         tensor.set_data_from_numpy(array[None])
         model = "sky_segmentation_raw"
-    return client.infer(model, [tensor]).as_numpy("MASK")[0]
+    result = client.infer(model, [tensor])
+    _, width = result.as_numpy(protocol.MASK_SIZE)[0]
+    return protocol.unpack_mask(result.as_numpy(protocol.MASK_BITS)[0], int(width))
 
 
 def render_table() -> str:

@@ -180,7 +180,8 @@ class SkySegClient:
                 raise from_triton(exc, model, self.url) from exc
         else:
             model, inputs = self._request(image)
-            outputs, read_mask = [self._tc.InferRequestedOutput(protocol.MASK)], None
+            outputs = [self._tc.InferRequestedOutput(name) for name in (protocol.MASK_BITS, protocol.MASK_SIZE)]
+            read_mask = None
         url, client = self._next_client()
         future: Future = Future()
         if self.protocol == "grpc":
@@ -190,7 +191,7 @@ class SkySegClient:
                 elif read_mask is not None:
                     future.set_result(read_mask())
                 else:
-                    future.set_result(np.ascontiguousarray(result.as_numpy(protocol.MASK)[0]))
+                    future.set_result(_mask_of(result))
             try:
                 client.async_infer(model, inputs, done, outputs=outputs, client_timeout=self.timeout_s)
             except Exception as exc:  # noqa: BLE001
@@ -232,11 +233,16 @@ class _HttpFuture(Future):
         if not self.done():
             try:
                 result = self._handle.get_result()
-                self.set_result(self._read_mask() if self._read_mask is not None
-                                else np.ascontiguousarray(result.as_numpy(protocol.MASK)[0]))
+                self.set_result(self._read_mask() if self._read_mask is not None else _mask_of(result))
             except Exception as exc:  # noqa: BLE001
                 self.set_exception(from_triton(exc, self._model, self._url))
         return super().result(timeout)
+
+
+def _mask_of(result) -> np.ndarray:
+    """The 0/255 mask of a one-image response (MASK_BITS unpacked to MASK_SIZE's width)."""
+    _, width = result.as_numpy(protocol.MASK_SIZE)[0]
+    return protocol.unpack_mask(result.as_numpy(protocol.MASK_BITS)[0], int(width))
 
 
 def _to_rgb(image: np.ndarray) -> np.ndarray:

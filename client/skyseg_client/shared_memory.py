@@ -1,4 +1,4 @@
-"""System shared memory for raw frames: the frame and its mask never travel over the socket.
+"""System shared memory for raw frames: the frame and its mask bits never travel over the socket.
 
 Only for a server on the same host (``/dev/shm`` is shared). A ring of regions, one more than the
 requests that can be in flight, holds each request's frame and mask; results come back in order,
@@ -15,6 +15,10 @@ import numpy as np
 import tritonclient.utils.shared_memory as shm
 
 from . import protocol
+
+
+def _packed_width(width: int) -> int:
+    return -(-width // 8)
 
 
 class _Slot:
@@ -60,7 +64,8 @@ class FrameRing:
             h, w = rgb.shape[:2]
             self._generation += 1  # fresh names: the retired regions stay registered a while
             prefix = f"{self._prefix}_g{self._generation}"
-            self._slots = [_Slot(self._client, prefix, i, rgb.nbytes, h * w) for i in range(self._count)]
+            self._slots = [_Slot(self._client, prefix, i, rgb.nbytes, h * _packed_width(w))
+                           for i in range(self._count)]
             self._shape, self._next = rgb.shape, 0
         elif self._retired_countdown:
             self._retired_countdown -= 1
@@ -72,12 +77,13 @@ class FrameRing:
         shm.set_shared_memory_region(slot.frame, [np.ascontiguousarray(rgb[None])])
         frame = self._tc.InferInput(protocol.FRAME, [1, *rgb.shape], "UINT8")
         frame.set_shared_memory(slot.frame_name, slot.frame_bytes)
-        mask = self._tc.InferRequestedOutput(protocol.MASK)
+        mask = self._tc.InferRequestedOutput(protocol.MASK_BITS)  # MASK_SIZE is the frame's: not asked
         mask.set_shared_memory(slot.mask_name, slot.mask_bytes)
-        shape = rgb.shape[:2]
+        h, w = rgb.shape[:2]
 
         def read_mask() -> np.ndarray:
-            return shm.get_contents_as_numpy(slot.mask, np.uint8, shape).copy()
+            bits = shm.get_contents_as_numpy(slot.mask, np.uint8, (h, _packed_width(w)))
+            return protocol.unpack_mask(bits, w)  # a new array: the slot is free for the next frame
         return [frame], [mask], read_mask
 
     def _destroy(self, slots: list[_Slot]) -> None:

@@ -12,7 +12,8 @@ import cv2
 import numpy as np
 import triton_python_backend_utils as pb_utils
 
-from skyseg_ops import BadImageError, canvas_size, check_frame, decode_for_model, fit, letterbox
+from skyseg_ops import (BadImageError, canvas_size, check_frame, decode_for_model, fit, keep_freed_memory,
+                        letterbox)
 
 
 def _parameter(config: dict, key: str) -> str:
@@ -24,6 +25,7 @@ class TritonPythonModel:
         # One OpenCV thread per stub: Triton scales with instances, and OpenCV's own pool spins on
         # cores the network is using (measured with 2 cores: 32.0 -> 33.8 images/s, RESULTS.md).
         cv2.setNumThreads(1)
+        keep_freed_memory()  # its decode and tensor buffers page-faulted anew on every request
         config = json.loads(args["model_config"])
         (model_input,) = config["input"]
         self.input_name = model_input["name"]

@@ -7,12 +7,33 @@ PyTorch evaluation, so every path computes the same thing.
 """
 from __future__ import annotations
 
-from typing import Sequence, Tuple
-
+import ctypes
 import struct
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
+
+#: glibc's mallopt parameters (malloc.h)
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+
+
+def keep_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 128 << 20) -> bool:
+    """Make glibc keep freed buffers for the next request instead of handing them to the kernel.
+
+    A 1080p mask's buffers (2 MB each) are above glibc's mmap threshold, so every request mapped
+    fresh pages and faulted on each one: ~980 page faults and 1.5 core-ms of kernel time per
+    request in postprocess, half its cost (benchmarks/RESULTS.md). Served from a heap that is not
+    trimmed below ``trim_threshold``, the pages stay mapped; a stub's memory stays at its
+    high-water mark instead. Buffers above ``mmap_threshold`` (a 64 MP frame) are still returned.
+    Process-wide, so only the Triton stubs call it. False where the C library is not glibc.
+    """
+    try:
+        mallopt = ctypes.CDLL("libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return False
+    return bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold)) and bool(mallopt(_M_TRIM_THRESHOLD, trim_threshold))
+
 
 #: (original_h, original_w, resized_h, resized_w): what postprocess needs to undo the letterbox.
 Geometry = Tuple[int, int, int, int]
@@ -292,3 +313,9 @@ def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], canvas_hw: Seque
                                flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
                                borderMode=cv2.BORDER_REPLICATE)
     return cv2.threshold(upsampled, 0.0, 255.0, cv2.THRESH_BINARY)[1].astype(np.uint8)
+
+
+def pack_mask(masks: np.ndarray) -> np.ndarray:
+    """(..., H, W) 0/255 masks -> (..., H, ceil(W/8)) bits, rows packed MSB first: the wire's
+    MASK_BITS (skyseg_client.protocol), 8x fewer bytes through Triton and the socket."""
+    return np.packbits(masks, axis=-1)
