@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from benchmarks import perf_analyzer as pa
+from benchmarks import step_stats
 from benchmarks.soak import process_label, process_tree, run_load
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,14 +36,21 @@ def _self_cpu_ms() -> float:
 
 
 def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seconds: float) -> dict:
-    """Per-process core-ms per request over one load run (after a short warm-up)."""
+    """Per-process core-ms per request over one load run (after a short warm-up), and the batch
+    each step's executions averaged: a Python step's fixed cost per execution is shared by its batch."""
+    import tritonclient.grpc as grpcclient
+
     run_load(url, images, in_flight, min(5.0, seconds))
     pids = list(process_tree(server_pid))
+    stats_client = grpcclient.InferenceServerClient(url)
+    stats_before = step_stats.snapshot(stats_client)
     before = {pid: cpu_ms(pid) for pid in pids}
     client_before, start = _self_cpu_ms(), time.perf_counter()
     load = run_load(url, images, in_flight, seconds)
     wall = time.perf_counter() - start
     after = {pid: cpu_ms(pid) for pid in pids}
+    steps = step_stats.per_request(stats_before, step_stats.snapshot(stats_client))
+    stats_client.close()
     if load.errors or not load.ok:
         raise RuntimeError(f"{len(load.errors)} failed requests, first: {load.errors[:1]}")
     rows: dict[str, float] = {}
@@ -52,6 +60,7 @@ def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seco
     rows["client (this process)"] = (_self_cpu_ms() - client_before) / load.ok
     return {"requests": load.ok, "seconds": wall, "images_per_s": load.ok / wall, "in_flight": in_flight,
             "core_ms_per_request": rows, "total_core_ms": sum(rows.values()),
+            "avg_batch": {model: round(r["avg_batch"], 2) for model, r in steps.items()},
             "available_core_ms": (os.cpu_count() or 1) * 1000.0 * wall / load.ok}
 
 
@@ -62,6 +71,7 @@ def render(result: dict, size: str) -> str:
         if ms >= 0.005:
             lines.append(f"| {label} | {ms:.2f} |")
     lines.append(f"| **total** (of {result['available_core_ms']:.2f} available) | **{result['total_core_ms']:.2f}** |")
+    lines += ["", "Requests per execution: " + ", ".join(f"{m} {b:.2f}" for m, b in result["avg_batch"].items())]
     return "\n".join(lines)
 
 
