@@ -61,3 +61,27 @@ def test_errors_near_the_true_boundary_are_told_apart_from_blobs():
     blob.add(prediction, label)
     assert blob.fp == 100 and blob.boundary_error_share == 0.0
     assert shifted.as_dict()["errors_near_boundary_pct"] == 100.0
+
+
+def test_flip_augmentation_is_mirror_equivariant(tmp_path):
+    """``skyseg eval --flip`` averages the logits of an image and of its mirror, mapped back: the
+    mask of the mirrored image is then the mirrored mask (a 512x384 scene has no letterbox padding
+    to break the symmetry) exactly, which a single pass is not."""
+    import cv2
+
+    from skyseg import samples
+    from skyseg.contract import Contract
+    from skyseg.serving import DEFAULT_REPOSITORY
+    from skyseg.train.evaluate import onnx_predictor
+
+    onnx = DEFAULT_REPOSITORY / "bisenetv2" / "1" / "model.onnx"
+    scene = samples.render_scene(512, 384, seed=5)
+    paths = [tmp_path / "scene.png", tmp_path / "mirrored.png"]
+    cv2.imwrite(str(paths[0]), scene)
+    cv2.imwrite(str(paths[1]), np.ascontiguousarray(scene[:, ::-1]))
+    contract = Contract.from_onnx(onnx)
+    mask, mirrored = onnx_predictor(onnx, contract, threads=1, flip=True)(paths)
+    assert mask.shape == (384, 512)
+    np.testing.assert_array_equal(mask, mirrored[:, ::-1])
+    single, single_mirrored = onnx_predictor(onnx, contract, threads=1)(paths)
+    assert not np.array_equal(single, single_mirrored[:, ::-1]), "the property must be the flip's, not the scene's"

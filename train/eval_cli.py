@@ -22,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     path.add_argument("--onnx", type=Path, help="an ONNX model run in ONNX Runtime")
     path.add_argument("--checkpoint", type=Path, help="a PyTorch checkpoint")
     p.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
+    p.add_argument("--flip", action="store_true",
+                   help="offline paths: average the logits with the mirrored image's (test-time "
+                        "augmentation, twice the compute; measured, not served: EXPERIMENTS.md R5)")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="training config (offline paths)")
     p.add_argument("--data-root", type=Path, default=Path("data/sky"))
     p.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS,
@@ -43,9 +46,11 @@ def _predictors(args: argparse.Namespace) -> list:
 
         contract = Contract.from_config_file(args.config)
         if args.checkpoint:
-            out.append((f"pytorch {args.checkpoint}", evaluate.checkpoint_predictor(args.config, args.checkpoint, contract)))
+            out.append((f"pytorch {args.checkpoint}{' +flip' if args.flip else ''}",
+                        evaluate.checkpoint_predictor(args.config, args.checkpoint, contract, flip=args.flip)))
         if args.onnx:
-            out.append((f"onnxruntime {args.onnx}", evaluate.onnx_predictor(args.onnx, contract)))
+            out.append((f"onnxruntime {args.onnx}{' +flip' if args.flip else ''}",
+                        evaluate.onnx_predictor(args.onnx, contract, flip=args.flip)))
     if args.server:
         out.append((f"triton {args.protocol}://{args.server}", evaluate.server_predictor(args.server, args.protocol)))
     return out

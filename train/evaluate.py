@@ -33,7 +33,19 @@ def dataset_pairs(data_root: Path, name: str) -> list[tuple[Path, Path]]:
     return [(p, data_root / name / "masks" / f"{p.stem}.png") for p in images]
 
 
-def _offline_predictor(contract: Contract, run_logits: Callable[[np.ndarray], np.ndarray]) -> MaskPredictor:
+def _with_flip(run_logits: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """Test-time augmentation: the mean of the logits of the image and of its mirror image."""
+    def run(x: np.ndarray) -> np.ndarray:
+        mirrored = run_logits(np.ascontiguousarray(x[..., ::-1]))[..., ::-1]
+        return (run_logits(x) + mirrored) / 2
+    return run
+
+
+def _offline_predictor(contract: Contract, run_logits: Callable[[np.ndarray], np.ndarray],
+                       flip: bool = False) -> MaskPredictor:
+    if flip:
+        run_logits = _with_flip(run_logits)
+
     def predict(paths: Sequence[Path]) -> Iterator[np.ndarray]:
         for path in paths:
             rgb, original_hw = ops.decode_for_model(Path(path).read_bytes(), contract.input_hw)
@@ -42,15 +54,15 @@ def _offline_predictor(contract: Contract, run_logits: Callable[[np.ndarray], np
     return predict
 
 
-def onnx_predictor(onnx_path: Path, contract: Contract, threads: int = 0) -> MaskPredictor:
+def onnx_predictor(onnx_path: Path, contract: Contract, threads: int = 0, flip: bool = False) -> MaskPredictor:
     from skyseg.convert.parity import ort_session
 
     session = ort_session(onnx_path, threads)
     name = session.get_inputs()[0].name
-    return _offline_predictor(contract, lambda x: session.run(None, {name: x})[0])
+    return _offline_predictor(contract, lambda x: session.run(None, {name: x})[0], flip)
 
 
-def checkpoint_predictor(config: Path, checkpoint: Path, contract: Contract) -> MaskPredictor:
+def checkpoint_predictor(config: Path, checkpoint: Path, contract: Contract, flip: bool = False) -> MaskPredictor:
     import torch
 
     from skyseg.convert.network import build_network
@@ -60,7 +72,7 @@ def checkpoint_predictor(config: Path, checkpoint: Path, contract: Contract) -> 
     def run(x: np.ndarray) -> np.ndarray:
         with torch.no_grad():
             return net(torch.from_numpy(x)).numpy()
-    return _offline_predictor(contract, run)
+    return _offline_predictor(contract, run, flip)
 
 
 def server_predictor(url: str, protocol: str = "grpc", in_flight: int = 4) -> MaskPredictor:
