@@ -25,6 +25,8 @@ from .errors import SkySegError, from_triton
 
 ImageLike = Union[str, PathLike, bytes, bytearray, memoryview, np.ndarray]
 DEFAULT_URLS = {"grpc": "localhost:8001", "http": "localhost:8000"}
+#: finished results that may wait for an older one, per request in flight (bounds held masks)
+REORDER_WINDOW = 4
 
 
 class SkySegClient:
@@ -134,14 +136,30 @@ class SkySegClient:
 
     # -- plumbing ----------------------------------------------------------------------------------
     def _pipelined(self, items: Iterable, to_image: Callable[[Any], ImageLike], keep_input: bool = False):
+        """Outcomes in input order, with ``max_in_flight`` requests unfinished on the server.
+
+        Over gRPC a request that finishes frees its place at once, even while an older one still
+        runs, and its result waits (up to ``REORDER_WINDOW`` x max_in_flight of them) to be handed
+        back in order: waiting for the oldest instead left places idle (at 1080p, 8 in flight:
+        39 vs 46 images/s). HTTP results are fetched in this thread, so there the oldest goes first.
+        """
         pending: collections.deque = collections.deque()
+        places = threading.Semaphore(self.max_in_flight) if self.protocol == "grpc" else None
+        window = self.max_in_flight * (REORDER_WINDOW if places is not None else 1)
         for item in items:
-            image = to_image(item)
-            pending.append((item, image, self._submit_safely(image)))
-            if len(pending) >= self.max_in_flight:
+            while pending and (len(pending) >= window or (places is not None and pending[0][2].done())):
                 yield self._resolve(pending.popleft(), keep_input)
+            if places is not None:
+                places.acquire()  # until any request in flight finishes
+            image = to_image(item)
+            future = self._submit_safely(image)
+            if places is not None:
+                future.add_done_callback(lambda _: places.release())
+            pending.append((item, image, future))
         while pending:
             yield self._resolve(pending.popleft(), keep_input)
+        if self._frames is not None:
+            self._frames.collect()
 
     def _resolve(self, entry, keep_input: bool):
         item, image, future = entry
@@ -175,34 +193,37 @@ class SkySegClient:
             model = self.raw_model
             rgb = _to_rgb(image)
             try:
-                inputs, outputs, read_mask = self._frames.request(rgb)
+                inputs, outputs, read_mask, release = self._frames.request(rgb)
             except Exception as exc:  # noqa: BLE001 - region creation/registration: name the server
                 raise from_triton(exc, model, self.url) from exc
         else:
             model, inputs = self._request(image)
             outputs = [self._tc.InferRequestedOutput(name) for name in (protocol.MASK_BITS, protocol.MASK_SIZE)]
-            read_mask = None
+            read_mask, release = None, _nothing
         url, client = self._next_client()
         future: Future = Future()
         if self.protocol == "grpc":
             def done(result, error):
-                if error is not None:
-                    future.set_exception(from_triton(error, model, url))
-                elif read_mask is not None:
-                    future.set_result(read_mask())
-                else:
-                    future.set_result(_mask_of(result))
+                try:
+                    if error is not None:
+                        future.set_exception(from_triton(error, model, url))
+                    else:
+                        future.set_result(read_mask() if read_mask is not None else _mask_of(result))
+                finally:
+                    release()
             try:
                 client.async_infer(model, inputs, done, outputs=outputs, client_timeout=self.timeout_s)
             except Exception as exc:  # noqa: BLE001
+                release()
                 future.set_exception(from_triton(exc, model, url))
             return future
         try:
             handle = client.async_infer(model, inputs, outputs=outputs)
         except Exception as exc:  # noqa: BLE001
+            release()
             future.set_exception(from_triton(exc, model, url))
             return future
-        return _HttpFuture(handle, model, url, read_mask)
+        return _HttpFuture(handle, model, url, read_mask, release)
 
     def _request(self, image: ImageLike):
         if isinstance(image, (str, PathLike)):
@@ -225,9 +246,11 @@ class SkySegClient:
 class _HttpFuture(Future):
     """tritonclient.http's async handle, resolved on demand in the caller's thread (gevent)."""
 
-    def __init__(self, handle, model: str, url: str, read_mask: Callable[[], np.ndarray] | None = None) -> None:
+    def __init__(self, handle, model: str, url: str, read_mask: Callable[[], np.ndarray] | None = None,
+                 release: Callable[[], None] | None = None) -> None:
         super().__init__()
         self._handle, self._model, self._url, self._read_mask = handle, model, url, read_mask
+        self._release = release or _nothing
 
     def result(self, timeout=None):
         if not self.done():
@@ -236,7 +259,13 @@ class _HttpFuture(Future):
                 self.set_result(self._read_mask() if self._read_mask is not None else _mask_of(result))
             except Exception as exc:  # noqa: BLE001
                 self.set_exception(from_triton(exc, self._model, self._url))
+            finally:
+                self._release()
         return super().result(timeout)
+
+
+def _nothing() -> None:
+    pass
 
 
 def _mask_of(result) -> np.ndarray:

@@ -1,15 +1,18 @@
 """System shared memory for raw frames: the frame and its mask bits never travel over the socket.
 
-Only for a server on the same host (``/dev/shm`` is shared). A ring of regions, one more than the
-requests that can be in flight, holds each request's frame and mask; results come back in order,
-so a region is always free again by the time the ring returns to it. When the frame size changes
-the old ring is retired, not destroyed: requests still in flight write into it (unregistering a
-region under a running request stalls it), and it goes once a full ring of new requests has passed.
+Only for a server on the same host (``/dev/shm`` is shared). A pool of regions, one more than the
+requests that can be in flight, holds each request's frame and mask bits. A request takes a free
+slot and gives it back once its mask has been copied out, so requests may finish in any order.
+When the frame size changes the old slots are retired, not destroyed: requests still in flight
+write into them (unregistering a region under a running request stalls it), and they go once
+every one of them has been given back.
 """
 from __future__ import annotations
 
 import os
+import threading
 import uuid
+from typing import Callable
 
 import numpy as np
 import tritonclient.utils.shared_memory as shm
@@ -44,36 +47,31 @@ class _Slot:
 
 
 class FrameRing:
-    """Regions for frames of one size; rebuilt when the size changes (a new video)."""
+    """Regions for frames of one size; rebuilt when the size changes (a new video).
+
+    ``request`` is called from the caller's thread; ``release`` may come from a gRPC callback
+    thread, so the free list is guarded, and regions are only ever destroyed in the caller's
+    thread (an RPC from inside a callback could wait on itself).
+    """
 
     def __init__(self, client, tc, slots: int) -> None:
         self._client, self._tc, self._count = client, tc, max(2, slots)
         self._prefix = f"skyseg_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self._slots: list[_Slot] = []
-        self._shape: tuple[int, ...] | None = None
-        self._next = 0
+        self._free: list[_Slot] = []
+        self._busy: set[int] = set()  # id() of every slot, current or retired, a request holds
         self._retired: list[_Slot] = []
-        self._retired_countdown = 0
+        self._shape: tuple[int, ...] | None = None
         self._generation = 0
+        self._changed = threading.Condition()
 
-    def request(self, rgb: np.ndarray):
-        """(inputs, outputs, read_mask) for one frame; ``read_mask()`` copies the mask out."""
+    def request(self, rgb: np.ndarray) -> tuple[list, list, Callable[[], np.ndarray], Callable[[], None]]:
+        """(inputs, outputs, read_mask, release) for one frame. ``read_mask()`` copies the mask
+        out; ``release()`` gives the slot back and must follow exactly once, read or failed."""
         if rgb.shape != self._shape:
-            self._destroy(self._retired)
-            self._retired, self._retired_countdown = self._slots, self._count
-            h, w = rgb.shape[:2]
-            self._generation += 1  # fresh names: the retired regions stay registered a while
-            prefix = f"{self._prefix}_g{self._generation}"
-            self._slots = [_Slot(self._client, prefix, i, rgb.nbytes, h * _packed_width(w))
-                           for i in range(self._count)]
-            self._shape, self._next = rgb.shape, 0
-        elif self._retired_countdown:
-            self._retired_countdown -= 1
-            if not self._retired_countdown:
-                self._destroy(self._retired)
-                self._retired = []
-        slot = self._slots[self._next]
-        self._next = (self._next + 1) % len(self._slots)
+            self._rebuild(rgb.shape)
+        self.collect()
+        slot = self._take()
         shm.set_shared_memory_region(slot.frame, [np.ascontiguousarray(rgb[None])])
         frame = self._tc.InferInput(protocol.FRAME, [1, *rgb.shape], "UINT8")
         frame.set_shared_memory(slot.frame_name, slot.frame_bytes)
@@ -83,14 +81,48 @@ class FrameRing:
 
         def read_mask() -> np.ndarray:
             bits = shm.get_contents_as_numpy(slot.mask, np.uint8, (h, _packed_width(w)))
-            return protocol.unpack_mask(bits, w)  # a new array: the slot is free for the next frame
-        return [frame], [mask], read_mask
+            return protocol.unpack_mask(bits, w)  # a new array: the slot can be given back
 
-    def _destroy(self, slots: list[_Slot]) -> None:
-        for slot in slots:
+        return [frame], [mask], read_mask, lambda: self._release(slot)
+
+    def _rebuild(self, shape: tuple[int, ...]) -> None:
+        h, w = shape[:2]
+        self._generation += 1  # fresh names: the retired regions stay registered a while
+        prefix = f"{self._prefix}_g{self._generation}"
+        frame_bytes = int(np.prod(shape))
+        slots = [_Slot(self._client, prefix, i, frame_bytes, h * _packed_width(w)) for i in range(self._count)]
+        with self._changed:
+            self._retired += self._slots
+            self._slots, self._free, self._shape = slots, list(slots), shape
+
+    def _take(self) -> _Slot:
+        with self._changed:
+            while not self._free:  # only when more requests than slots are unfinished
+                self._changed.wait()
+            slot = self._free.pop()
+            self._busy.add(id(slot))
+            return slot
+
+    def _release(self, slot: _Slot) -> None:
+        with self._changed:
+            self._busy.discard(id(slot))
+            if any(slot is s for s in self._slots):
+                self._free.append(slot)
+            self._changed.notify()
+
+    def collect(self) -> None:
+        """Destroy the retired regions no request holds any more (the caller's thread only)."""
+        with self._changed:
+            idle = [s for s in self._retired if id(s) not in self._busy]
+            self._retired = [s for s in self._retired if id(s) in self._busy]
+        for slot in idle:
             slot.destroy(self._client)
 
     def close(self) -> None:
         """Unregister and unlink every region; call once no request is in flight."""
-        self._destroy(self._slots + self._retired)
-        self._slots, self._retired, self._shape, self._next = [], [], None, 0
+        with self._changed:
+            slots, self._slots, self._free, self._retired = self._slots + self._retired, [], [], []
+            self._busy.clear()
+            self._shape = None
+        for slot in slots:
+            slot.destroy(self._client)
