@@ -13,13 +13,9 @@ import argparse
 import resource
 import sys
 import time
-from pathlib import Path
 
-from benchmarks import perf_analyzer as pa
+from benchmarks.load_options import add_load_options, load_jpegs
 from benchmarks.soak import run_load
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def _cpu_ms() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -51,15 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     from skyseg.serving import TritonServer, free_port
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", default="1920x1080", help="WxH the JPEGs are resized to")
-    p.add_argument("--images", default=pa.DEFAULT_IMAGES)
-    p.add_argument("--count", type=int, default=16)
-    p.add_argument("--in-flight", type=int, default=8)
-    p.add_argument("--seconds", type=float, default=15.0)
-    p.add_argument("--repository", type=Path, default=ROOT / "model_repository")
+    add_load_options(p, in_flight=8, seconds=15.0)
     args = p.parse_args(argv)
-    width, height = (int(v) for v in args.size.split("x"))
-    images, source = pa.load_images(args.images, args.count, (width, height))
+    images, source = load_jpegs(args)
     with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),
                       metrics_port=free_port()) as server:
         run_load(server.grpc_url, images, args.in_flight, 4.0)  # warm-up

@@ -17,12 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from benchmarks import perf_analyzer as pa
 from benchmarks import step_stats
+from benchmarks.load_options import add_load_options, load_jpegs
 from benchmarks.soak import process_label, process_tree, run_load
-
-ROOT = Path(__file__).resolve().parents[1]
-
 
 def cpu_ms(pid: int) -> float:
     """User + system CPU time of one process, in ms."""
@@ -79,16 +76,10 @@ def main(argv: list[str] | None = None) -> int:
     from skyseg.serving import TritonServer, free_port
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", default="1920x1080", help="WxH the JPEGs are resized to")
-    p.add_argument("--images", default=pa.DEFAULT_IMAGES)
-    p.add_argument("--count", type=int, default=16)
-    p.add_argument("--in-flight", type=int, default=4)
-    p.add_argument("--seconds", type=float, default=20.0)
-    p.add_argument("--repository", type=Path, default=ROOT / "model_repository")
+    add_load_options(p, in_flight=4, seconds=20.0)
     p.add_argument("--json", type=Path, help="also write the result here")
     args = p.parse_args(argv)
-    width, height = (int(v) for v in args.size.split("x"))
-    images, source = pa.load_images(args.images, args.count, (width, height))
+    images, source = load_jpegs(args)
     with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),
                       metrics_port=free_port()) as server:
         result = account(server.grpc_url, server.process.pid, images, args.in_flight, args.seconds)
