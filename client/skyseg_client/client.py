@@ -159,7 +159,7 @@ class SkySegClient:
         while pending:
             yield self._resolve(pending.popleft(), keep_input)
         if self._frames is not None:
-            self._frames.collect()
+            self._frames.collect(wait_s=1.0)  # a finished video's old-size regions go now
 
     def _resolve(self, entry, keep_input: bool):
         item, image, future = entry
@@ -204,13 +204,20 @@ class SkySegClient:
         future: Future = Future()
         if self.protocol == "grpc":
             def done(result, error):
+                outcome: Any = None
                 try:
                     if error is not None:
-                        future.set_exception(from_triton(error, model, url))
+                        outcome = from_triton(error, model, url)
                     else:
-                        future.set_result(read_mask() if read_mask is not None else _mask_of(result))
+                        outcome = read_mask() if read_mask is not None else _mask_of(result)
+                except Exception as exc:  # noqa: BLE001 - a reply we cannot read fails its request only
+                    outcome = SkySegError(f"{model} on {url}: unreadable response ({exc})")
                 finally:
-                    release()
+                    release()  # before anyone sees the result: they may reuse or retire the slot
+                if isinstance(outcome, Exception):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)
             try:
                 client.async_infer(model, inputs, done, outputs=outputs, client_timeout=self.timeout_s)
             except Exception as exc:  # noqa: BLE001

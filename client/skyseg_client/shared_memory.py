@@ -4,13 +4,14 @@ Only for a server on the same host (``/dev/shm`` is shared). A pool of regions, 
 requests that can be in flight, holds each request's frame and mask bits. A request takes a free
 slot and gives it back once its mask has been copied out, so requests may finish in any order.
 When the frame size changes the old slots are retired, not destroyed: requests still in flight
-write into them (unregistering a region under a running request stalls it), and they go once
-every one of them has been given back.
+write into them, and they go once every one of them has been given back and the server has let
+go of them (Triton refuses to unregister a region a request still references).
 """
 from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from typing import Callable
 
@@ -30,19 +31,32 @@ class _Slot:
         self.frame_bytes, self.mask_bytes = frame_bytes, mask_bytes
         self.frame = shm.create_shared_memory_region(self.frame_name, f"/{self.frame_name}", frame_bytes)
         self.mask = shm.create_shared_memory_region(self.mask_name, f"/{self.mask_name}", mask_bytes)
+        self.registered: list[str] = []
         try:
-            client.register_system_shared_memory(self.frame_name, f"/{self.frame_name}", frame_bytes)
-            client.register_system_shared_memory(self.mask_name, f"/{self.mask_name}", mask_bytes)
+            for name, size in ((self.frame_name, frame_bytes), (self.mask_name, mask_bytes)):
+                client.register_system_shared_memory(name, f"/{name}", size)
+                self.registered.append(name)
         except Exception:
-            self.destroy(client)
+            self.unregister(client)
+            self.unlink()
             raise
 
-    def destroy(self, client) -> None:
-        for name, handle in ((self.frame_name, self.frame), (self.mask_name, self.mask)):
+    def unregister(self, client) -> bool:
+        """True once the server holds neither region. Triton (>= 2.50) refuses while a request it
+        has not finished with still references a region, even just after the client got the
+        response: such a region is kept for a later try instead of leaking on the server."""
+        for name in list(self.registered):
             try:
                 client.unregister_system_shared_memory(name)
-            except Exception:  # noqa: BLE001 - the server may be gone; the local region still goes
-                pass
+            except Exception as exc:  # noqa: BLE001
+                if "in use" in str(exc):
+                    continue
+                # anything else (the server is gone, or forgot the region): nothing left to undo
+            self.registered.remove(name)
+        return not self.registered
+
+    def unlink(self) -> None:
+        for handle in (self.frame, self.mask):
             shm.destroy_shared_memory_region(handle)
 
 
@@ -110,19 +124,32 @@ class FrameRing:
                 self._free.append(slot)
             self._changed.notify()
 
-    def collect(self) -> None:
-        """Destroy the retired regions no request holds any more (the caller's thread only)."""
-        with self._changed:
-            idle = [s for s in self._retired if id(s) not in self._busy]
-            self._retired = [s for s in self._retired if id(s) in self._busy]
-        for slot in idle:
-            slot.destroy(self._client)
+    def collect(self, wait_s: float = 0.0) -> None:
+        """Unregister and unlink the retired regions no request holds any more; those the server
+        still calls in use are tried again here, until ``wait_s`` has passed, and on later calls.
+        The caller's thread only."""
+        deadline = time.monotonic() + wait_s
+        while True:
+            with self._changed:
+                idle = [s for s in self._retired if id(s) not in self._busy]
+            done = [slot for slot in idle if slot.unregister(self._client)]
+            for slot in done:
+                slot.unlink()
+            with self._changed:
+                self._retired = [s for s in self._retired if not any(s is d for d in done)]
+                refused = [s for s in self._retired if id(s) not in self._busy]
+            if not refused or time.monotonic() >= deadline:
+                return
+            time.sleep(0.02)
 
-    def close(self) -> None:
+    def close(self, wait_s: float = 2.0) -> None:
         """Unregister and unlink every region; call once no request is in flight."""
         with self._changed:
-            slots, self._slots, self._free, self._retired = self._slots + self._retired, [], [], []
+            self._retired += self._slots
+            self._slots, self._free, self._shape = [], [], None
             self._busy.clear()
-            self._shape = None
-        for slot in slots:
-            slot.destroy(self._client)
+        self.collect(wait_s)
+        with self._changed:
+            stuck, self._retired = self._retired, []
+        for slot in stuck:  # still registered after wait_s: unlink ours; the server drops its mapping
+            slot.unlink()   # when it unregisters or restarts
