@@ -19,6 +19,11 @@ MAX_BATCH_SIZE = 8
 SKY_VALUE = 255
 
 
+def packed_width(width: int) -> int:
+    """Bytes per MASK_BITS row for a mask ``width`` pixels wide: ceil(width / 8)."""
+    return -(-int(width) // 8)
+
+
 def unpack_mask(bits: np.ndarray, width: int) -> np.ndarray:
     """MASK_BITS of one image (H, ceil(W/8)) -> uint8 (H, W) mask, 0 = not sky, 255 = sky."""
     mask = np.unpackbits(bits, axis=-1, count=int(width))

@@ -21,14 +21,11 @@ import tritonclient.utils.shared_memory as shm
 from . import protocol
 
 
-def _packed_width(width: int) -> int:
-    return -(-width // 8)
-
-
 class _Slot:
     def __init__(self, client, prefix: str, index: int, frame_bytes: int, mask_bytes: int) -> None:
         self.frame_name, self.mask_name = f"{prefix}_frame{index}", f"{prefix}_mask{index}"
         self.frame_bytes, self.mask_bytes = frame_bytes, mask_bytes
+        self.busy = False  #: a request holds it (set and cleared under FrameRing's lock)
         self.frame = shm.create_shared_memory_region(self.frame_name, f"/{self.frame_name}", frame_bytes)
         self.mask = shm.create_shared_memory_region(self.mask_name, f"/{self.mask_name}", mask_bytes)
         self.registered: list[str] = []
@@ -73,7 +70,6 @@ class FrameRing:
         self._prefix = f"skyseg_{os.getpid()}_{uuid.uuid4().hex[:8]}"
         self._slots: list[_Slot] = []
         self._free: list[_Slot] = []
-        self._busy: set[int] = set()  # id() of every slot, current or retired, a request holds
         self._retired: list[_Slot] = []
         self._shape: tuple[int, ...] | None = None
         self._generation = 0
@@ -94,7 +90,7 @@ class FrameRing:
         h, w = rgb.shape[:2]
 
         def read_mask() -> np.ndarray:
-            bits = shm.get_contents_as_numpy(slot.mask, np.uint8, (h, _packed_width(w)))
+            bits = shm.get_contents_as_numpy(slot.mask, np.uint8, (h, protocol.packed_width(w)))
             return protocol.unpack_mask(bits, w)  # a new array: the slot can be given back
 
         return [frame], [mask], read_mask, lambda: self._release(slot)
@@ -104,7 +100,8 @@ class FrameRing:
         self._generation += 1  # fresh names: the retired regions stay registered a while
         prefix = f"{self._prefix}_g{self._generation}"
         frame_bytes = int(np.prod(shape))
-        slots = [_Slot(self._client, prefix, i, frame_bytes, h * _packed_width(w)) for i in range(self._count)]
+        mask_bytes = h * protocol.packed_width(w)
+        slots = [_Slot(self._client, prefix, i, frame_bytes, mask_bytes) for i in range(self._count)]
         with self._changed:
             self._retired += self._slots
             self._slots, self._free, self._shape = slots, list(slots), shape
@@ -114,13 +111,13 @@ class FrameRing:
             while not self._free:  # only when more requests than slots are unfinished
                 self._changed.wait()
             slot = self._free.pop()
-            self._busy.add(id(slot))
+            slot.busy = True
             return slot
 
     def _release(self, slot: _Slot) -> None:
         with self._changed:
-            self._busy.discard(id(slot))
-            if any(slot is s for s in self._slots):
+            slot.busy = False
+            if slot in self._slots:  # not retired meanwhile
                 self._free.append(slot)
             self._changed.notify()
 
@@ -131,13 +128,13 @@ class FrameRing:
         deadline = time.monotonic() + wait_s
         while True:
             with self._changed:
-                idle = [s for s in self._retired if id(s) not in self._busy]
+                idle = [s for s in self._retired if not s.busy]
             done = [slot for slot in idle if slot.unregister(self._client)]
             for slot in done:
                 slot.unlink()
             with self._changed:
-                self._retired = [s for s in self._retired if not any(s is d for d in done)]
-                refused = [s for s in self._retired if id(s) not in self._busy]
+                self._retired = [s for s in self._retired if s not in done]
+                refused = [s for s in self._retired if not s.busy]
             if not refused or time.monotonic() >= deadline:
                 return
             time.sleep(0.02)
@@ -147,7 +144,8 @@ class FrameRing:
         with self._changed:
             self._retired += self._slots
             self._slots, self._free, self._shape = [], [], None
-            self._busy.clear()
+            for slot in self._retired:
+                slot.busy = False
         self.collect(wait_s)
         with self._changed:
             stuck, self._retired = self._retired, []
