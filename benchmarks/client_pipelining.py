@@ -10,16 +10,12 @@ throughputs and the client's CPU per image, so the gap (if any) is measured, not
 from __future__ import annotations
 
 import argparse
-import resource
 import sys
 import time
 
+from benchmarks.cpu_accounting import self_cpu_ms
 from benchmarks.load_options import add_load_options, load_jpegs
 from benchmarks.soak import run_load
-
-def _cpu_ms() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return 1000.0 * (usage.ru_utime + usage.ru_stime)
 
 
 def segment_many_rate(url: str, images: list[bytes], in_flight: int, seconds: float) -> tuple[float, float]:
@@ -27,20 +23,20 @@ def segment_many_rate(url: str, images: list[bytes], in_flight: int, seconds: fl
     from skyseg_client import SkySegClient
 
     with SkySegClient(url, max_in_flight=in_flight) as client:
-        done, cpu, start = 0, _cpu_ms(), time.perf_counter()
+        done, cpu, start = 0, self_cpu_ms(), time.perf_counter()
         while time.perf_counter() - start < seconds:
             done += len(client.segment_many(images * 4))
         wall = time.perf_counter() - start
-    return done / wall, (_cpu_ms() - cpu) / done
+    return done / wall, (self_cpu_ms() - cpu) / done
 
 
 def threads_rate(url: str, images: list[bytes], in_flight: int, seconds: float) -> tuple[float, float]:
-    cpu, start = _cpu_ms(), time.perf_counter()
+    cpu, start = self_cpu_ms(), time.perf_counter()
     load = run_load(url, images, in_flight, seconds)
     wall = time.perf_counter() - start
     if load.errors:
         raise RuntimeError(f"{len(load.errors)} failed requests, first: {load.errors[0]}")
-    return load.ok / wall, (_cpu_ms() - cpu) / load.ok
+    return load.ok / wall, (self_cpu_ms() - cpu) / load.ok
 
 
 def main(argv: list[str] | None = None) -> int:

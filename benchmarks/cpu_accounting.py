@@ -21,13 +21,15 @@ from benchmarks import step_stats
 from benchmarks.load_options import add_load_options, load_jpegs
 from benchmarks.soak import process_label, process_tree, run_load
 
+
 def cpu_ms(pid: int) -> float:
     """User + system CPU time of one process, in ms."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
 
 
-def _self_cpu_ms() -> float:
+def self_cpu_ms() -> float:
+    """User + system CPU time of this process (the client), in ms."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return 1000.0 * (usage.ru_utime + usage.ru_stime)
 
@@ -42,7 +44,7 @@ def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seco
     stats_client = grpcclient.InferenceServerClient(url)
     stats_before = step_stats.snapshot(stats_client)
     before = {pid: cpu_ms(pid) for pid in pids}
-    client_before, start = _self_cpu_ms(), time.perf_counter()
+    client_before, start = self_cpu_ms(), time.perf_counter()
     load = run_load(url, images, in_flight, seconds)
     wall = time.perf_counter() - start
     after = {pid: cpu_ms(pid) for pid in pids}
@@ -54,7 +56,7 @@ def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seco
     for pid in pids:
         label = process_label(pid)
         rows[label] = rows.get(label, 0.0) + (after[pid] - before[pid]) / load.ok
-    rows["client (this process)"] = (_self_cpu_ms() - client_before) / load.ok
+    rows["client (this process)"] = (self_cpu_ms() - client_before) / load.ok
     return {"requests": load.ok, "seconds": wall, "images_per_s": load.ok / wall, "in_flight": in_flight,
             "core_ms_per_request": rows, "total_core_ms": sum(rows.values()),
             "avg_batch": {model: round(r["avg_batch"], 2) for model, r in steps.items()},
