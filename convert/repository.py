@@ -124,7 +124,8 @@ def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -
                          _tensor(mc.ModelInput, c.GUIDE, "TYPE_UINT8", canvas_dims(contract))])
     config.output.extend(_mask_outputs())
     _params(config, sky_index=str(contract.sky_index), refine_radius=str(contract.refine_radius),
-            refine_eps=str(contract.refine_eps), refine_subsample=str(contract.refine_subsample))
+            refine_eps=str(contract.refine_eps), refine_subsample=str(contract.refine_subsample),
+            refine_trust=",".join(map(str, contract.refine_trust)))
     return config
 
 

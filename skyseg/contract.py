@@ -39,6 +39,9 @@ class Contract:
     #: the guided filter's coefficients are fitted on a grid this many times coarser (He's fast
     #: guided filter); 1 = the plain filter.
     refine_subsample: int = 1
+    #: (low, high) confidence |2p - 1| of the network: at ``high`` and above its own probability is
+    #: kept, at ``low`` and below the guided filter's; (1, 1) = the filter everywhere.
+    refine_trust: tuple[float, float] = (1.0, 1.0)
     #: the network's tensor is the image fitted into (input_height, input_width) and padded up to a
     #: multiple of this (MMSeg's test-time ``size_divisor``); 0 = always the whole input box.
     size_divisor: int = 0
@@ -55,10 +58,13 @@ class Contract:
         size_divisor = (preprocessor.get("test_cfg") or {}).get("size_divisor") or 0
         if size_divisor and (height % size_divisor or width % size_divisor):
             raise ValueError(f"input_size {cfg.input_size} must be a multiple of size_divisor {size_divisor}")
+        trust = tuple(float(v) for v in refine.get("trust", (1.0, 1.0)))
+        if len(trust) != 2 or not (trust[0] >= 1.0 or 0.0 <= trust[0] < trust[1] <= 1.0):
+            raise ValueError(f"sky_refine.trust must be (low, high) with 0 <= low < high <= 1, got {trust}")
         return cls(int(height), int(width), tuple(map(float, preprocessor.mean)),
                    tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"),
                    int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)),
-                   int(refine.get("subsample", 1)), int(size_divisor))
+                   int(refine.get("subsample", 1)), trust, int(size_divisor))
 
     @classmethod
     def from_config_file(cls, path: str | Path) -> "Contract":

@@ -40,4 +40,4 @@ def to_mask(logits, geometry, guide, contract, refined: bool = True):
     """The server's postprocess: (C, h, w) logits -> 0/255 mask at the original size."""
     return _ops.logits_to_mask(logits, geometry, guide.shape, contract.sky_index, guide,
                                contract.refine_radius if refined else 0, contract.refine_eps,
-                               contract.refine_subsample)
+                               contract.refine_subsample, contract.refine_trust)

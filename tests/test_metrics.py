@@ -85,3 +85,36 @@ def test_flip_augmentation_is_mirror_equivariant(tmp_path):
     np.testing.assert_array_equal(mask, mirrored[:, ::-1])
     single, single_mirrored = onnx_predictor(onnx, contract, threads=1)(paths)
     assert not np.array_equal(single, single_mirrored[:, ::-1]), "the property must be the flip's, not the scene's"
+
+
+def test_oracle_is_a_perfect_network_through_the_served_post_processing(tmp_path):
+    """``skyseg eval --oracle 8`` scores the true sky fraction of each 8x8 cell through the serving
+    post-processing: near-perfect on clean synthetic skylines, and reported beside, not compared
+    with, the real paths."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import cv2
+
+    from skyseg import samples
+    from skyseg.serving import DEFAULT_REPOSITORY
+    from skyseg.train.labels import SKY
+
+    root = tmp_path / "data"
+    for kind in ("images", "masks"):
+        (root / "synth" / kind).mkdir(parents=True)
+    for seed, (w, h) in enumerate([(480, 360), (640, 360), (360, 480)]):
+        image, sky = samples.render_labeled_scene(w, h, seed)
+        cv2.imwrite(str(root / "synth" / "images" / f"s{seed}.jpg"), image)
+        cv2.imwrite(str(root / "synth" / "masks" / f"s{seed}.png"), np.where(sky, SKY, 0).astype(np.uint8))
+    done = subprocess.run([str(Path(sys.executable).parent / "skyseg"), "eval", "--oracle", "8",
+                           "--onnx", str(DEFAULT_REPOSITORY / "bisenetv2/1/model.int8.onnx"),
+                           "--data-root", str(root), "--datasets", "synth", "--json", str(tmp_path / "e.json")],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    paths = json.loads((tmp_path / "e.json").read_text())["paths"]
+    ceiling = paths["perfect-network-at-stride 8"]["synth"]
+    assert ceiling["sky_iou"] > 97.0 and ceiling["boundary_f1"] > 0.9
+    assert "Sky IoU by path" not in done.stdout  # one real path: nothing to agree with

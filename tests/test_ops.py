@@ -2,6 +2,7 @@
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -117,8 +118,6 @@ def test_reduced_decode_returns_the_original_size_and_the_same_letterbox(h, w, o
 
 
 def cv2_smooth(noise: np.ndarray) -> np.ndarray:
-    import cv2
-
     return cv2.GaussianBlur(noise, (0, 0), 8)
 
 
@@ -141,6 +140,43 @@ def test_refinement_snaps_the_boundary_to_the_image_edge(subsample):
                                  refine_subsample=subsample) == 255
     assert np.count_nonzero(refined != rgb_edge) < 0.5 * np.count_nonzero(plain != rgb_edge)
     assert abs(int(refined[:, w // 2].sum()) - horizon) <= 1
+
+
+def _sky_over_a_sky_grey_wall():
+    """Sky and a wall of the same grey 8 px below the horizon, and a perfect but
+    coarse network (stride 8, confident away from the horizon)."""
+    h, w = INPUT_HW
+    horizon = 203
+    image = np.full((h, w, 3), 60, np.uint8)
+    image[:horizon] = 200
+    image[horizon + 8:horizon + 48, 100:260] = 200  # the wall: sky-grey, not sky
+    truth = np.zeros((h, w), bool)
+    truth[:horizon] = True
+    fraction = cv2.resize(truth.astype(np.float32), (w // 8, h // 8), interpolation=cv2.INTER_AREA)
+    margin = np.clip(16.0 * (fraction - 0.5), -8.0, 8.0)  # |2p - 1| > 0.999 off the horizon's cells
+    logits = np.stack([np.zeros_like(margin), margin]).astype(np.float32)
+    guide = np.zeros(INPUT_HW, np.uint8)
+    _, geometry = ops.letterbox(image, INPUT_HW, MEAN, STD, guide=guide)
+    return logits, geometry, guide, truth, horizon
+
+
+def test_trusting_the_confident_network_stops_the_filter_leaking_onto_sky_grey_walls():
+    """The guided filter's local linear model gives a sky-grey wall near the sky a sky probability;
+    with ``trust`` it acts only where the network is unsure, so the wall stays ground and the
+    horizon still snaps onto the image's edge."""
+    logits, geometry, guide, truth, horizon = _sky_over_a_sky_grey_wall()
+    kwargs = dict(refine_radius=48, refine_eps=1e-4, refine_subsample=4)
+    plain = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, **kwargs) == 255
+    trusted = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, refine_trust=(0.95, 0.995), **kwargs) == 255
+    assert np.count_nonzero(plain != truth) > 300  # the leak this guards against is real (688 px)
+    assert np.count_nonzero(trusted != truth) < 0.1 * np.count_nonzero(plain != truth)
+    assert int(trusted[:, 400].sum()) == horizon
+
+
+def test_trust_of_one_is_the_plain_filter():
+    logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
+    plain = ops.refine(logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4)
+    np.testing.assert_array_equal(plain, ops.refine(logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (1.0, 1.0)))
 
 
 @pytest.mark.parametrize("h,w,canvas", [(360, 480, (384, 512)), (1080, 1920, (288, 512)), (700, 333, (384, 192))])

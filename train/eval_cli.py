@@ -13,6 +13,7 @@ from .runner import DEFAULT_CONFIG
 
 DEFAULT_DATASETS = ["camvid_test"]
 MAX_PATH_GAP = 0.2  #: sky IoU points between any two paths on the same dataset
+ORACLE = "perfect-network-at-stride"  #: the --oracle path's label: a ceiling, not a path to agree with
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +22,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     path.add_argument("--server", metavar="URL", help="the running ensemble, e.g. 127.0.0.1:8001")
     path.add_argument("--onnx", type=Path, help="an ONNX model run in ONNX Runtime")
     path.add_argument("--checkpoint", type=Path, help="a PyTorch checkpoint")
+    path.add_argument("--oracle", type=int, metavar="STRIDE",
+                      help="a perfect network at this output stride (8 for BiSeNetV2) through the served "
+                           "post-processing: its ceiling; not compared with the other paths")
     p.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
     p.add_argument("--flip", action="store_true",
                    help="offline paths: average the logits with the mirrored image's (test-time "
@@ -41,7 +45,7 @@ def _predictors(args: argparse.Namespace) -> list:
     from . import evaluate
 
     out = []
-    if args.checkpoint or args.onnx:
+    if args.checkpoint or args.onnx or args.oracle:
         from skyseg.contract import Contract
 
         contract = Contract.from_config_file(args.config)
@@ -51,6 +55,8 @@ def _predictors(args: argparse.Namespace) -> list:
         if args.onnx:
             out.append((f"onnxruntime {args.onnx}{' +flip' if args.flip else ''}",
                         evaluate.onnx_predictor(args.onnx, contract, flip=args.flip)))
+    if args.oracle:
+        out.append((f"{ORACLE} {args.oracle}", evaluate.oracle_predictor(contract, args.oracle)))
     if args.server:
         out.append((f"triton {args.protocol}://{args.server}", evaluate.server_predictor(args.server, args.protocol)))
     return out
@@ -86,7 +92,7 @@ def _eval(args: argparse.Namespace) -> int:
 
     predictors = _predictors(args)
     if not predictors:
-        raise SystemExit("skyseg eval: give at least one of --server, --onnx, --checkpoint")
+        raise SystemExit("skyseg eval: give at least one of --server, --onnx, --checkpoint, --oracle")
     by_path: dict[str, dict[str, dict]] = {}
     tables = []
     for label, predict in predictors:
@@ -100,8 +106,9 @@ def _eval(args: argparse.Namespace) -> int:
                 print(f"worst images: {contact_sheet(worst, sheet)}")
         tables.append(markdown_table(label, results))
     status = 0
-    if len(by_path) > 1:
-        table, gap = agreement_table(by_path)
+    compared = {label: r for label, r in by_path.items() if not label.startswith(ORACLE)}
+    if len(compared) > 1:
+        table, gap = agreement_table(compared)
         verdict = "agree" if gap <= MAX_PATH_GAP else "DISAGREE"
         tables.append(f"Sky IoU by path: the paths {verdict} (largest gap {gap:.2f}, limit {MAX_PATH_GAP})\n\n{table}")
         status = 0 if gap <= MAX_PATH_GAP else 1

@@ -75,6 +75,26 @@ def checkpoint_predictor(config: Path, checkpoint: Path, contract: Contract, fli
     return _offline_predictor(contract, run, flip)
 
 
+def oracle_predictor(contract: Contract, stride: int) -> MaskPredictor:
+    """A perfect network at output stride ``stride``: each cell's true sky fraction as its
+    probability, through the served post-processing. Its score is that post-processing's ceiling,
+    what no better network could beat (train/EXPERIMENTS.md, R8)."""
+    def predict(paths: Sequence[Path]) -> Iterator[np.ndarray]:
+        for path in paths:
+            path = Path(path)
+            rgb, original_hw = ops.decode_for_model(path.read_bytes(), contract.input_hw)
+            tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
+            label = cv2.imread(str(path.parent.parent / "masks" / f"{path.stem}.png"), cv2.IMREAD_UNCHANGED)
+            _, _, rh, rw = (int(v) for v in geometry)
+            sky = np.zeros(tensor.shape[1:], np.float32)
+            sky[:rh, :rw] = cv2.resize((label == SKY).astype(np.float32), (rw, rh), interpolation=cv2.INTER_AREA)
+            grid = (sky.shape[1] // stride, sky.shape[0] // stride)
+            p = np.clip(cv2.resize(sky, grid, interpolation=cv2.INTER_AREA), 0.02, 0.98)
+            logits = np.stack([np.zeros_like(p), np.log(p / (1.0 - p))])  # sky minus not-sky = logit(p)
+            yield ops.to_mask(logits, geometry, guide, contract)
+    return predict
+
+
 def server_predictor(url: str, protocol: str = "grpc", in_flight: int = 4) -> MaskPredictor:
     from skyseg_client import SkySegClient
 
