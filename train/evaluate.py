@@ -84,13 +84,17 @@ def oracle_predictor(contract: Contract, stride: int) -> MaskPredictor:
             path = Path(path)
             rgb, original_hw = ops.decode_for_model(path.read_bytes(), contract.input_hw)
             tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
-            label = cv2.imread(str(path.parent.parent / "masks" / f"{path.stem}.png"), cv2.IMREAD_UNCHANGED)
+            label_path = path.parent.parent / "masks" / f"{path.stem}.png"
+            label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
+            if label is None:
+                raise FileNotFoundError(f"--oracle needs the label of {path.name}: {label_path} is missing or unreadable")
             _, _, rh, rw = (int(v) for v in geometry)
             sky = np.zeros(tensor.shape[1:], np.float32)
             sky[:rh, :rw] = cv2.resize((label == SKY).astype(np.float32), (rw, rh), interpolation=cv2.INTER_AREA)
             grid = (sky.shape[1] // stride, sky.shape[0] // stride)
             p = np.clip(cv2.resize(sky, grid, interpolation=cv2.INTER_AREA), 0.02, 0.98)
-            logits = np.stack([np.zeros_like(p), np.log(p / (1.0 - p))])  # sky minus not-sky = logit(p)
+            logits = np.zeros((len(contract.classes), *p.shape), np.float32)
+            logits[contract.sky_index] = np.log(p / (1.0 - p))  # sky minus the others = logit(p)
             yield ops.to_mask(logits, geometry, guide, contract)
     return predict
 
