@@ -126,6 +126,8 @@ def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -
     _params(config, sky_index=str(contract.sky_index), refine_radius=str(contract.refine_radius),
             refine_eps=str(contract.refine_eps), refine_subsample=str(contract.refine_subsample),
             refine_trust=",".join(map(str, contract.refine_trust)))
+    if contract.refine_learned:  # absent = off (an empty string_value is dropped from the JSON config)
+        _params(config, refine_learned=",".join(map(str, contract.refine_learned)))
     return config
 
 

@@ -42,6 +42,9 @@ class Contract:
     #: (low, high) confidence |2p - 1| of the network: at ``high`` and above its own probability is
     #: kept, at ``low`` and below the guided filter's; (1, 1) = the filter everywhere.
     refine_trust: tuple[float, float] = (1.0, 1.0)
+    #: weights of the learned refinement in the uncertain band, one per ``ops.LEARNED_FEATURES``
+    #: (fitted by ``skyseg fit-refine``); empty = off.
+    refine_learned: tuple[float, ...] = ()
     #: the network's tensor is the image fitted into (input_height, input_width) and padded up to a
     #: multiple of this (MMSeg's test-time ``size_divisor``); 0 = always the whole input box.
     size_divisor: int = 0
@@ -61,10 +64,16 @@ class Contract:
         trust = tuple(float(v) for v in refine.get("trust", (1.0, 1.0)))
         if len(trust) != 2 or not (trust[0] >= 1.0 or 0.0 <= trust[0] < trust[1] <= 1.0):
             raise ValueError(f"sky_refine.trust must be (low, high) with 0 <= low < high <= 1, got {trust}")
+        learned = tuple(float(v) for v in refine.get("learned", ()))
+        from .ops import LEARNED_FEATURES
+
+        if learned and len(learned) != len(LEARNED_FEATURES):
+            raise ValueError(f"sky_refine.learned needs {len(LEARNED_FEATURES)} weights "
+                             f"({', '.join(LEARNED_FEATURES)}), got {len(learned)}")
         return cls(int(height), int(width), tuple(map(float, preprocessor.mean)),
                    tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"),
                    int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)),
-                   int(refine.get("subsample", 1)), trust, int(size_divisor))
+                   int(refine.get("subsample", 1)), trust, learned, int(size_divisor))
 
     @classmethod
     def from_config_file(cls, path: str | Path) -> "Contract":

@@ -26,6 +26,9 @@ logits_to_mask = _ops.logits_to_mask
 refine = _ops.refine
 pack_mask = _ops.pack_mask
 keep_freed_memory = _ops.keep_freed_memory
+learned_features = _ops.learned_features
+guided_refinement = _ops.guided_refinement
+LEARNED_FEATURES = _ops.LEARNED_FEATURES
 
 
 def prepare(rgb, contract, original_hw=None):
@@ -40,4 +43,4 @@ def to_mask(logits, geometry, guide, contract, refined: bool = True):
     """The server's postprocess: (C, h, w) logits -> 0/255 mask at the original size."""
     return _ops.logits_to_mask(logits, geometry, guide.shape, contract.sky_index, guide,
                                contract.refine_radius if refined else 0, contract.refine_eps,
-                               contract.refine_subsample, contract.refine_trust)
+                               contract.refine_subsample, contract.refine_trust, contract.refine_learned)

@@ -179,6 +179,32 @@ def test_trust_of_one_is_the_plain_filter():
     np.testing.assert_array_equal(plain, ops.refine(logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (1.0, 1.0)))
 
 
+LEARNED = (2.47, 2.74, 1.21, -1.38, 3.56, -0.21, 1.01, 1.17, -0.99)  # the shape of a fitted set
+
+
+def test_learned_refinement_changes_only_the_uncertain_band():
+    logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
+    args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
+    refined, margin, small_grey, grey = ops.guided_refinement(*args)
+    _, band = ops.learned_features(refined, margin, small_grey, grey, 4)
+    plain, learned = ops.refine(*args).astype(int), ops.refine(*args, learned=LEARNED).astype(int)
+    assert 0 < np.count_nonzero(band) < 0.2 * band.size  # a band along the horizon, not the image
+    np.testing.assert_array_equal(plain[~band], learned[~band])
+    assert np.count_nonzero(plain[band] != learned[band]) > 0.5 * np.count_nonzero(band)
+
+
+def test_learned_weights_follow_the_feature_order():
+    """Only the last weight (the bias) set: every band pixel becomes sigmoid(bias)."""
+    logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
+    args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
+    refined, margin, small_grey, grey = ops.guided_refinement(*args)
+    _, band = ops.learned_features(refined, margin, small_grey, grey, 4)
+    assert ops.LEARNED_FEATURES[-1] == "bias"
+    weights = (0.0,) * (len(ops.LEARNED_FEATURES) - 1) + (2.0,)
+    out = ops.refine(*args, learned=weights)
+    assert set(np.unique(out[band])) == {int(255 / (1 + np.exp(-2.0)))}
+
+
 @pytest.mark.parametrize("h,w,canvas", [(360, 480, (384, 512)), (1080, 1920, (288, 512)), (700, 333, (384, 192))])
 def test_fast_guided_filter_matches_the_plain_one(h, w, canvas):
     """Fitting the coefficients on a 4x coarser grid changes the refined probability only slightly."""

@@ -45,6 +45,20 @@ def test_contract_values_reach_the_configs():
     assert list(gpu_warmup.inputs["input"].dims) == [3, contract.input_height, contract.input_width]
 
 
+def test_learned_refinement_weights_reach_the_postprocess_only_when_set():
+    """R11 ships off in the CPU default; a config that sets it carries its weights to the server."""
+    import dataclasses
+
+    from skyseg.convert.repository import postprocess_config
+
+    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    assert contract.refine_learned == ()
+    assert "refine_learned" not in postprocess_config(contract, (2, -1, -1), ServingOptions()).parameters
+    weights = tuple(float(i) for i in range(9))
+    on = postprocess_config(dataclasses.replace(contract, refine_learned=weights), (2, -1, -1), ServingOptions())
+    assert tuple(map(float, on.parameters["refine_learned"].string_value.split(","))) == weights
+
+
 def test_shared_ops_are_one_file():
     for model in ("preprocess_raw", "postprocess"):
         link = SOURCE_REPOSITORY / model / "1" / "skyseg_ops.py"

@@ -39,6 +39,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="write <dataset>_worst.png (image | truth | prediction of the 8 worst images) here")
     p.set_defaults(func=_eval)
 
+    p = subparsers.add_parser("fit-refine", help="fit the learned refinement's weights on the training splits")
+    p.add_argument("--onnx", type=Path, required=True, help="the network whose logits the server refines")
+    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="training config (its sky_refine)")
+    p.add_argument("--data-root", type=Path, default=Path("data/sky"))
+    p.add_argument("--datasets", nargs="+", default=["camvid_train", "cityscapes_sky", "ade20k_sky"],
+                   help="training splits only: the held-out ones judge the result")
+    p.add_argument("--per-image", type=int, default=3000, help="band pixels sampled per image")
+    p.set_defaults(func=_fit_refine)
+
 
 def _predictors(args: argparse.Namespace) -> list:
     """(label, predictor) for every path asked for, offline ones first."""
@@ -124,3 +133,21 @@ def _eval(args: argparse.Namespace) -> int:
             {"paths": by_path}
         args.json.write_text(json.dumps(payload, indent=2))
     return status
+
+
+def _fit_refine(args: argparse.Namespace) -> int:
+    from skyseg.contract import Contract
+    from skyseg.convert.parity import ort_session
+
+    from .evaluate import dataset_pairs
+    from .refine_fit import band_samples, config_line, fit_logistic
+
+    contract = Contract.from_config_file(args.config)
+    session = ort_session(args.onnx)
+    name = session.get_inputs()[0].name
+    pairs = [pair for dataset in args.datasets for pair in dataset_pairs(args.data_root, dataset)]
+    x, y = band_samples(lambda t: session.run(None, {name: t})[0], contract, pairs, args.per_image)
+    weights = fit_logistic(x, y)
+    print(f"{len(y)} band pixels from {len(pairs)} images ({100 * y.mean():.1f}% sky); in sky_refine:")
+    print(f"    {config_line(weights)}")
+    return 0

@@ -22,6 +22,7 @@ class TritonPythonModel:
         self.refine_eps = float(params.get("refine_eps", "0.001"))
         self.refine_subsample = int(params.get("refine_subsample", "1"))
         self.refine_trust = tuple(float(v) for v in params.get("refine_trust", "1,1").split(","))
+        self.refine_learned = tuple(float(v) for v in params.get("refine_learned", "").split(",") if v)
         self.logits_in, self.geometry_in, self.guide_in = (i["name"] for i in config["input"])
         self.bits_out, self.size_out = (o["name"] for o in config["output"])
 
@@ -38,7 +39,8 @@ class TritonPythonModel:
                                          pb_utils.TritonError.INVALID_ARG)
             return pb_utils.InferenceResponse(output_tensors=[], error=error)
         masks = np.stack([logits_to_mask(l, g, guide.shape, self.sky_index, guide, self.refine_radius,
-                                         self.refine_eps, self.refine_subsample, self.refine_trust)
+                                         self.refine_eps, self.refine_subsample, self.refine_trust,
+                                         self.refine_learned)
                           for l, g, guide in zip(logits, geometry, guides, strict=True)])
         return pb_utils.InferenceResponse(output_tensors=[
             pb_utils.Tensor(self.bits_out, pack_mask(masks)),

@@ -270,9 +270,52 @@ def _trust_confident(a: np.ndarray, b: np.ndarray, probability: np.ndarray,
     return a * keep, b * keep + weight * probability
 
 
+#: The learned refinement's per-pixel features, in the order of its weights (``sky_refine.learned``;
+#: train/EXPERIMENTS.md, R11). "contrast" is grey minus its local box mean: 5 px, and ~20 px
+#: (LEARNED_CONTEXT_PX, taken on the coarse grid).
+LEARNED_FEATURES = ("margin", "refined", "grey", "contrast5", "contrast20",
+                    "refined*grey", "margin*grey", "refined*contrast20", "bias")
+LEARNED_CONTEXT_PX = 20
+
+
+def learned_features(refined: np.ndarray, margin: np.ndarray, small_grey: np.ndarray, grey: np.ndarray,
+                     subsample: int) -> Tuple[list, np.ndarray]:
+    """(planes in LEARNED_FEATURES order, the uncertain band) at the input resolution.
+
+    ``refined``/``grey``: (rh, rw) floats in 0..1; ``margin``/``small_grey``: the coarse grid's sky
+    logit margin and grey. The smooth terms are computed on the coarse grid and upsampled, so only
+    a 5x5 box mean and a few products run at the input resolution. The band is where the guided
+    filter is unsure (0.02..0.98) or the network is (|margin| < 3): the only pixels it changes.
+    """
+    rh, rw = grey.shape
+    s = max(1, int(subsample))
+
+    def up(x: np.ndarray) -> np.ndarray:
+        full = x if s == 1 else cv2.resize(x, (x.shape[1] * s, x.shape[0] * s), interpolation=cv2.INTER_LINEAR)
+        return full[:rh, :rw]
+
+    m = up(np.clip(margin, -8.0, 8.0) * np.float32(0.125))
+    r = refined - np.float32(0.5)
+    k = max(1, LEARNED_CONTEXT_PX // s) | 1
+    contrast5 = grey - cv2.blur(grey, (5, 5))
+    contrast20 = grey - up(cv2.blur(small_grey, (k, k)))
+    planes = [m, r, grey, contrast5, contrast20, r * grey, m * grey, r * contrast20, np.ones_like(grey)]
+    band = (np.abs(r) < np.float32(0.48)) | (np.abs(m) < np.float32(0.375))
+    return planes, band
+
+
+def _apply_learned(refined: np.ndarray, planes: list, band: np.ndarray, weights: Sequence[float]) -> np.ndarray:
+    """Logistic regression over the planes, inside the band; the guided filter's value outside."""
+    z = np.zeros_like(refined)
+    for w, plane in zip(weights, planes, strict=True):
+        z += np.float32(w) * plane
+    learned = 1.0 / (1.0 + cv2.exp(-z))
+    return np.where(band, learned, refined)
+
+
 def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canvas_hw: Sequence[int],
            sky_index: int = 1, radius: int = 24, eps: float = 1e-3, subsample: int = 1,
-           trust: Sequence[float] | None = None) -> np.ndarray:
+           trust: Sequence[float] | None = None, learned: Sequence[float] | None = None) -> np.ndarray:
     """Sky probability at the model's input resolution, snapped to the image's edges (uint8 0..255).
 
     The network predicts at 1/8 resolution, so its upsampled boundary is blurred over ~8 px; an
@@ -281,36 +324,51 @@ def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canva
     ``subsample`` s > 1 it is He's *fast* guided filter: the smooth coefficients are fitted on an
     s-times smaller grid and only ``a * guide + b`` runs at the input resolution (s=4: 0.4 ms
     instead of 2 ms at 288x512, the same IoU; train/EXPERIMENTS.md R3). With ``trust`` (low, high)
-    the network's own probability is kept where it is confident (:func:`_trust_confident`, R8).
+    the network's own probability is kept where it is confident (:func:`_trust_confident`, R8);
+    with ``learned`` weights a logistic regression re-decides the uncertain band (R11).
     """
+    refined, margin, small_grey, grey = guided_refinement(logits, guide, geometry, canvas_hw, sky_index,
+                                                          radius, eps, subsample, trust)
+    if learned:
+        planes, band = learned_features(refined, margin, small_grey, grey, subsample)
+        refined = _apply_learned(refined, planes, band, learned)
+    refined *= 255.0
+    return refined.astype(np.uint8)
+
+
+def guided_refinement(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canvas_hw: Sequence[int],
+                      sky_index: int = 1, radius: int = 24, eps: float = 1e-3, subsample: int = 1,
+                      trust: Sequence[float] | None = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`refine`'s guided filter: (refined probability and grey at the input resolution, both
+    (rh, rw) in 0..1, and the coarse grid's logit margin and grey that the learned step reads)."""
     _, _, rh, rw = (int(v) for v in geometry)
     in_h, in_w = int(canvas_hw[0]), int(canvas_hw[1])
     s = max(1, int(subsample))
     small = (-(-in_w // s), -(-in_h // s))  # (w, h) of the coefficient grid: the canvas over s
     crop_h, crop_w = -(-rh // s), -(-rw // s)
-    margin = cv2.resize(_sky_margin(logits, sky_index), small, interpolation=cv2.INTER_LINEAR)
-    probability = (1.0 / (1.0 + cv2.exp(-margin[:crop_h, :crop_w]))).astype(np.float32)
+    margin = cv2.resize(_sky_margin(logits, sky_index), small, interpolation=cv2.INTER_LINEAR)[:crop_h, :crop_w]
+    probability = (1.0 / (1.0 + cv2.exp(-margin))).astype(np.float32)
     canvas_grey = guide.astype(np.float32)
     canvas_grey *= np.float32(1.0 / 255.0)
     small_grey = canvas_grey if s == 1 else cv2.resize(canvas_grey, small, interpolation=cv2.INTER_AREA)
-    a, b = _guided_coefficients(small_grey[:crop_h, :crop_w], probability, max(1, int(radius) // s), float(eps))
+    small_grey = small_grey[:crop_h, :crop_w]
+    a, b = _guided_coefficients(small_grey, probability, max(1, int(radius) // s), float(eps))
     if trust is not None and float(trust[0]) < 1.0:
         a, b = _trust_confident(a, b, probability, trust)
     if s > 1:
         a = cv2.resize(a, (crop_w * s, crop_h * s), interpolation=cv2.INTER_LINEAR)
         b = cv2.resize(b, (crop_w * s, crop_h * s), interpolation=cv2.INTER_LINEAR)
     grey = canvas_grey[:rh, :rw]
-    a, b = a[:rh, :rw], b[:rh, :rw]
-    refined = a * grey + b
+    refined = a[:rh, :rw] * grey + b[:rh, :rw]
     np.clip(refined, 0.0, 1.0, out=refined)
-    refined *= 255.0
-    return refined.astype(np.uint8)
+    return refined, margin, small_grey, grey
 
 
 def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], canvas_hw: Sequence[int],
                    sky_index: int = 1, guide: np.ndarray | None = None, refine_radius: int = 0,
                    refine_eps: float = 1e-3, refine_subsample: int = 1,
-                   refine_trust: Sequence[float] | None = None) -> np.ndarray:
+                   refine_trust: Sequence[float] | None = None,
+                   refine_learned: Sequence[float] | None = None) -> np.ndarray:
     """(C, h, w) logits at the model's output stride -> uint8 mask (0/255) at the original size.
 
     ``canvas_hw`` is the (H, W) of the tensor the network saw (:func:`canvas_size`).
@@ -324,7 +382,7 @@ def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], canvas_hw: Seque
     orig_h, orig_w, rh, rw = (int(v) for v in geometry)
     if guide is not None and refine_radius > 0:
         probability = refine(logits, guide, geometry, canvas_hw, sky_index, refine_radius, refine_eps,
-                             refine_subsample, refine_trust)
+                             refine_subsample, refine_trust, refine_learned)
         if probability.shape != (orig_h, orig_w):
             probability = cv2.resize(probability, (orig_w, orig_h), interpolation=cv2.INTER_LINEAR)
         return cv2.threshold(probability, 127, 255, cv2.THRESH_BINARY)[1]
