@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import statistics
 import sys
 import tempfile
@@ -21,8 +20,8 @@ from pathlib import Path
 
 from benchmarks import compare
 from benchmarks import perf_analyzer as pa
+from benchmarks.compare import percent_down
 
-ROOT = Path(__file__).resolve().parents[1]
 TARGET = 0.8  #: the performance issue's C >= 80% of B
 
 
@@ -45,19 +44,14 @@ def summarize(rounds: list[Round]) -> dict:
             "rounds_met": sum(r >= TARGET for r in ratios), "met": median >= TARGET}
 
 
-def _percent(ratio: float) -> str:
-    """Rounded down, as compare's verdicts: a 79.96% round is not shown as 80.0%."""
-    return f"{math.floor(1000 * ratio) / 10:.1f}%"
-
-
 def report(size: str, summary: dict) -> str:
     lines = [f"C / B at {size}, alternating rounds (B: the repository's network layout alone; C: JPEG over "
              "gRPC through the ensemble)", "", "| round | B images/s | C images/s | C / B |", "|---:|---:|---:|---:|"]
     for i, r in enumerate(summary["rounds"], 1):
-        lines.append(f"| {i} | {r['b_images_per_s']:.2f} | {r['c_images_per_s']:.2f} | {_percent(r['ratio'])} |")
+        lines.append(f"| {i} | {r['b_images_per_s']:.2f} | {r['c_images_per_s']:.2f} | {percent_down(r['ratio'])} |")
     verdict = "met" if summary["met"] else "NOT met"
-    lines += ["", f"median {_percent(summary['median_ratio'])} (range {_percent(summary['min_ratio'])}-"
-                  f"{_percent(summary['max_ratio'])}; {summary['rounds_met']} of {len(summary['rounds'])} rounds "
+    lines += ["", f"median {percent_down(summary['median_ratio'])} (range {percent_down(summary['min_ratio'])}-"
+                  f"{percent_down(summary['max_ratio'])}; {summary['rounds_met']} of {len(summary['rounds'])} rounds "
                   f"at 80% or more): target C >= 80% of B {verdict}"]
     return "\n".join(lines)
 
@@ -70,22 +64,16 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--in-flight", type=int, default=8, help="requests in flight for C")
     p.add_argument("--images", default=pa.DEFAULT_IMAGES, help="glob of real images (CamVid test by default)")
     p.add_argument("--count", type=int, default=16)
-    p.add_argument("--repository", type=Path, default=ROOT / "model_repository")
+    p.add_argument("--repository", type=Path, default=compare.ROOT / "model_repository")
     p.add_argument("--json", type=Path, help="also write the rounds and the summary here")
     args = p.parse_args(argv)
-
-    from google.protobuf import text_format
-    from tritonclient.grpc import model_config_pb2 as mc
 
     from skyseg.contract import Contract
     from skyseg.serving import TritonServer, free_port
     from skyseg.train.runner import DEFAULT_CONFIG
 
     contract = Contract.from_config_file(DEFAULT_CONFIG)
-    network = text_format.Parse((args.repository / "bisenetv2" / "config.pbtxt").read_text(), mc.ModelConfig())
-    onnx_path = args.repository / "bisenetv2" / "1" / network.parameters["onnx_file"].string_value
-    instances = network.instance_group[0].count
-    threads = max(int(network.parameters["intra_op_threads"].string_value or 0), 1)
+    layout = compare.network_layout(args.repository)
     rounds: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="skyseg-c-over-b-") as tmp:
         inputs, source = compare.make_inputs(args.images, args.count, [args.size], Path(tmp))
@@ -94,11 +82,12 @@ def main(argv: list[str] | None = None) -> int:
         with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),
                           metrics_port=free_port()) as server:
             for i in range(args.rounds):
-                b = compare.bench_onnx_parallel(onnx_path, contract, files, size, args.seconds, instances, threads)
+                b = compare.bench_onnx_parallel(layout.onnx, contract, files, size, args.seconds,
+                                                layout.instances, layout.threads)
                 c, _ = compare.bench_grpc(server.grpc_url, files, size, args.seconds, args.in_flight)
                 rounds.append(Round(b.summary()["images_per_s"], c.summary()["images_per_s"]))
                 print(f"round {i + 1}: B {rounds[-1].b_images_per_s:.2f}, C {rounds[-1].c_images_per_s:.2f} "
-                      f"images/s, C / B {_percent(rounds[-1].ratio)}", flush=True)
+                      f"images/s, C / B {percent_down(rounds[-1].ratio)}", flush=True)
     summary = summarize(rounds)
     print(report(size, summary))
     if args.json:

@@ -280,6 +280,11 @@ def _verdict(met: bool) -> str:
     return ": met" if met else ": NOT met"
 
 
+def percent_down(ratio: float) -> str:
+    """A ratio as a percentage rounded down: a 79.96% run must not print as 80.0%."""
+    return f"{math.floor(1000 * ratio) / 10:.1f}%"
+
+
 def acceptance(summaries: list[dict], ious: dict) -> list[str]:
     """The ratios the performance issue asks for, from what was measured."""
     by = {(s["path"], s["size"], s["note"]): s["images_per_s"] for s in summaries}
@@ -289,8 +294,8 @@ def acceptance(summaries: list[dict], ious: dict) -> list[str]:
         a, b, c = best("A", size), best("B", size), best("C", size)
         if a and c:
             checks.append(f"{size}: C / A = {c / a:.2f}x (target >= 3x at 1920x1080){_verdict(c / a >= 3)}")
-        if b and c:  # rounded down: a 79.96% run must not print as 80.0%
-            checks.append(f"{size}: C / B = {math.floor(1000 * c / b) / 10:.1f}% of the compute floor "
+        if b and c:
+            checks.append(f"{size}: C / B = {percent_down(c / b)} of the compute floor "
                           f"(target >= 80%){_verdict(c / b >= 0.8)}")
     if ious.get("A") is not None and ious.get("C") is not None:
         gap = ious["C"] - ious["A"]
@@ -344,6 +349,26 @@ def write_results_md(section: str, path: Path = RESULTS_MD) -> None:
 
 # --------------------------------------------------------------------------- main
 
+@dataclass(frozen=True)
+class NetworkLayout:
+    """The served network's ONNX file and CPU layout, as the repository's config.pbtxt gives them."""
+
+    onnx: Path
+    instances: int
+    threads: int  #: ORT intra-op threads per instance (0 in the config = ORT's default, taken as 1 here)
+
+
+def network_layout(repository: Path) -> NetworkLayout:
+    """B runs the file and layout the server runs, read from the repository, not assumed."""
+    from google.protobuf import text_format
+    from tritonclient.grpc import model_config_pb2 as mc
+
+    network = text_format.Parse((repository / "bisenetv2" / "config.pbtxt").read_text(), mc.ModelConfig())
+    return NetworkLayout(repository / "bisenetv2" / "1" / network.parameters["onnx_file"].string_value,
+                         network.instance_group[0].count,
+                         max(int(network.parameters["intra_op_threads"].string_value or 0), 1))
+
+
 def _sizes(text: str) -> list[Size]:
     return [pa._size(t) for t in text.split(",") if t]  # type: ignore[misc]
 
@@ -367,17 +392,14 @@ def main(argv: list[str] | None = None) -> int:
     if unknown := set(paths) - set(PATHS):
         p.error(f"unknown paths {sorted(unknown)}; choose from {','.join(PATHS)}")
 
-    from google.protobuf import text_format
-    from tritonclient.grpc import model_config_pb2 as mc
-
     from skyseg.contract import Contract
     from skyseg.serving import TritonServer, free_port
     from skyseg.train import evaluate
     from skyseg.train.runner import DEFAULT_CONFIG
 
     contract = Contract.from_config_file(DEFAULT_CONFIG)
-    network = text_format.Parse((args.repository / "bisenetv2" / "config.pbtxt").read_text(), mc.ModelConfig())
-    onnx_path = args.repository / "bisenetv2" / "1" / network.parameters["onnx_file"].string_value
+    layout = network_layout(args.repository)
+    onnx_path = layout.onnx
     timings: list[Timing] = []
     ious: dict[str, float | None] = {}
     steps: dict[str, dict] = {}
@@ -400,14 +422,12 @@ def main(argv: list[str] | None = None) -> int:
             ious["A"] = iou_of(mmseg_predictor(model, contract.sky_index), "A: mmseg")
             del model
         if "B" in paths:
-            instances = network.instance_group[0].count
-            threads = int(network.parameters["intra_op_threads"].string_value or 0)
             for size, files in inputs.items():
                 for batch in sorted({1, args.in_flight}):
                     record(bench_onnx(onnx_path, contract, files, size, args.seconds, batch))
-                if instances > 1:  # the repository's own layout, as a floor of its own
-                    record(bench_onnx_parallel(onnx_path, contract, files, size, args.seconds, instances,
-                                               max(threads, 1)))
+                if layout.instances > 1:  # the repository's own layout, as a floor of its own
+                    record(bench_onnx_parallel(onnx_path, contract, files, size, args.seconds, layout.instances,
+                                               layout.threads))
             ious["B"] = iou_of(evaluate.onnx_predictor(onnx_path, contract), "B: onnx")
         if {"C", "D", "E"} & set(paths):
             with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),
