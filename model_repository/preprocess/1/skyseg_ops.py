@@ -278,6 +278,14 @@ LEARNED_FEATURES = ("margin", "refined", "grey", "contrast5", "contrast20",
 LEARNED_CONTEXT_PX = 20
 
 
+def _from_coarse(x: np.ndarray, subsample: int, out_hw: Sequence[int]) -> np.ndarray:
+    """A coarse-grid map (``subsample`` times smaller) back at the input resolution, cropped to
+    ``out_hw``: how the fast guided filter's coefficients and the learned step's smooth terms return."""
+    if subsample > 1:
+        x = cv2.resize(x, (x.shape[1] * subsample, x.shape[0] * subsample), interpolation=cv2.INTER_LINEAR)
+    return x[:out_hw[0], :out_hw[1]]
+
+
 def learned_features(refined: np.ndarray, margin: np.ndarray, small_grey: np.ndarray, grey: np.ndarray,
                      subsample: int) -> Tuple[list, np.ndarray]:
     """(planes in LEARNED_FEATURES order, the uncertain band) at the input resolution.
@@ -287,18 +295,12 @@ def learned_features(refined: np.ndarray, margin: np.ndarray, small_grey: np.nda
     a 5x5 box mean and a few products run at the input resolution. The band is where the guided
     filter is unsure (0.02..0.98) or the network is (|margin| < 3): the only pixels it changes.
     """
-    rh, rw = grey.shape
     s = max(1, int(subsample))
-
-    def up(x: np.ndarray) -> np.ndarray:
-        full = x if s == 1 else cv2.resize(x, (x.shape[1] * s, x.shape[0] * s), interpolation=cv2.INTER_LINEAR)
-        return full[:rh, :rw]
-
-    m = up(np.clip(margin, -8.0, 8.0) * np.float32(0.125))
+    m = _from_coarse(np.clip(margin, -8.0, 8.0) * np.float32(0.125), s, grey.shape)
     r = refined - np.float32(0.5)
     k = max(1, LEARNED_CONTEXT_PX // s) | 1
     contrast5 = grey - cv2.blur(grey, (5, 5))
-    contrast20 = grey - up(cv2.blur(small_grey, (k, k)))
+    contrast20 = grey - _from_coarse(cv2.blur(small_grey, (k, k)), s, grey.shape)
     planes = [m, r, grey, contrast5, contrast20, r * grey, m * grey, r * contrast20, np.ones_like(grey)]
     band = (np.abs(r) < np.float32(0.48)) | (np.abs(m) < np.float32(0.375))
     return planes, band
@@ -355,11 +357,8 @@ def guided_refinement(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[
     a, b = _guided_coefficients(small_grey, probability, max(1, int(radius) // s), float(eps))
     if trust is not None and float(trust[0]) < 1.0:
         a, b = _trust_confident(a, b, probability, trust)
-    if s > 1:
-        a = cv2.resize(a, (crop_w * s, crop_h * s), interpolation=cv2.INTER_LINEAR)
-        b = cv2.resize(b, (crop_w * s, crop_h * s), interpolation=cv2.INTER_LINEAR)
     grey = canvas_grey[:rh, :rw]
-    refined = a[:rh, :rw] * grey + b[:rh, :rw]
+    refined = _from_coarse(a, s, (rh, rw)) * grey + _from_coarse(b, s, (rh, rw))
     np.clip(refined, 0.0, 1.0, out=refined)
     return refined, margin, small_grey, grey
 
