@@ -44,3 +44,12 @@ def to_mask(logits, geometry, guide, contract, refined: bool = True):
     return _ops.logits_to_mask(logits, geometry, guide.shape, contract.sky_index, guide,
                                contract.refine_radius if refined else 0, contract.refine_eps,
                                contract.refine_subsample, contract.refine_trust, contract.refine_learned)
+
+
+def learned_inputs(logits, geometry, guide, contract):
+    """(feature planes, band) that the server's learned refinement reads under ``contract``: what
+    ``skyseg fit-refine`` samples, computed by the same code as the postprocess."""
+    refined, margin, small_grey, grey = _ops.guided_refinement(
+        logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius, contract.refine_eps,
+        contract.refine_subsample, contract.refine_trust)
+    return _ops.learned_features(refined, margin, small_grey, grey, contract.refine_subsample)

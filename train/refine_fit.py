@@ -30,10 +30,7 @@ def band_samples(run_logits: Callable[[np.ndarray], np.ndarray], contract: Contr
         rgb, original_hw = ops.decode_for_model(Path(image).read_bytes(), contract.input_hw)
         tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
         logits = run_logits(tensor[None])[0]
-        refined, margin, small_grey, grey = ops.guided_refinement(
-            logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius,
-            contract.refine_eps, contract.refine_subsample, contract.refine_trust)
-        planes, band = ops.learned_features(refined, margin, small_grey, grey, contract.refine_subsample)
+        planes, band = ops.learned_inputs(logits, geometry, guide, contract)
         _, _, rh, rw = (int(v) for v in geometry)
         label = cv2.resize(cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED), (rw, rh), interpolation=cv2.INTER_NEAREST)
         index = np.flatnonzero(band & (label != IGNORE))
