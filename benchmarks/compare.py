@@ -161,14 +161,16 @@ def bench_onnx(onnx_path: Path, contract, files: Sequence[Path], size: str, seco
 
 
 def bench_onnx_parallel(onnx_path: Path, contract, files: Sequence[Path], size: str, seconds: float,
-                        sessions: int, threads: int = 1) -> Timing:
-    """The server's layout without the server: ``sessions`` single-image loops side by side, each
-    with its own ORT session of ``threads`` threads (ORT releases the GIL while it runs)."""
+                        sessions: int, threads: int = 1, batch: int = 1) -> Timing:
+    """The server's layout without the server: ``sessions`` loops side by side, each with its own
+    ORT session of ``threads`` threads (ORT releases the GIL while it runs), ``batch`` images per
+    call (the server's network step stacks the requests its dynamic batcher hands it)."""
     import threading
 
     from skyseg.convert.parity import ort_session
 
-    tensors = [t[None] for t in served_tensors(files, contract)]
+    singles = served_tensors(files, contract)
+    tensors = [np.stack([singles[(i + k) % len(singles)] for k in range(batch)]) for i in range(len(singles))]
     pool = [ort_session(onnx_path, threads) for _ in range(sessions)]
     for session in pool:
         session.run(None, {"input": tensors[0]})
@@ -176,8 +178,8 @@ def bench_onnx_parallel(onnx_path: Path, contract, files: Sequence[Path], size: 
     start = time.perf_counter()
 
     def loop(k: int) -> None:
-        latencies[k], _ = timed_loop(lambda i: pool[k].run(None, {"input": tensors[(i + k) % len(tensors)]}),
-                                     seconds, 1)
+        calls, _ = timed_loop(lambda i: pool[k].run(None, {"input": tensors[(i + k) % len(tensors)]}), seconds, 1)
+        latencies[k] = [t / batch for t in calls for _ in range(batch)]  # images/s counts every image
 
     workers = [threading.Thread(target=loop, args=(k,)) for k in range(sessions)]
     for w in workers:
@@ -186,7 +188,7 @@ def bench_onnx_parallel(onnx_path: Path, contract, files: Sequence[Path], size: 
         w.join()
     wall = time.perf_counter() - start
     return Timing("B", size, [t for lat in latencies for t in lat], wall,
-                  note=f"{sessions} sessions x {threads} thread, batch 1")
+                  note=f"{sessions} sessions x {threads} thread, batch {batch}")
 
 
 # --------------------------------------------------------------------------- C, D: the server
@@ -425,9 +427,10 @@ def main(argv: list[str] | None = None) -> int:
             for size, files in inputs.items():
                 for batch in sorted({1, args.in_flight}):
                     record(bench_onnx(onnx_path, contract, files, size, args.seconds, batch))
-                if layout.instances > 1:  # the repository's own layout, as a floor of its own
-                    record(bench_onnx_parallel(onnx_path, contract, files, size, args.seconds, layout.instances,
-                                               layout.threads))
+                if layout.instances > 1:  # the repository's own layout, as a floor of its own, also at the
+                    for batch in sorted({1, min(3, args.in_flight)}):  # 2-3 requests its network step stacks
+                        record(bench_onnx_parallel(onnx_path, contract, files, size, args.seconds, layout.instances,
+                                                   layout.threads, batch))
             ious["B"] = iou_of(evaluate.onnx_predictor(onnx_path, contract), "B: onnx")
         if {"C", "D", "E"} & set(paths):
             with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),

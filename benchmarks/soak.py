@@ -79,30 +79,37 @@ class Load:
 
 
 def run_load(url: str, images: list[bytes], concurrency: int, seconds: float) -> Load:
+    """``concurrency`` threads each keeping one request in flight through one shared client.
+
+    One client (one gRPC channel) for all threads, as tritonclient advises: a client per thread
+    cost 1.5-1.75 core-ms per 1080p request on the 2 cores the server shares, one shared 1.25-1.3
+    (2026-11-25, RESULTS.md item 7).
+    """
     from skyseg_client import SkySegClient, SkySegError
 
     load, stop = Load(), time.monotonic() + seconds
+    client = SkySegClient(url, max_in_flight=concurrency)
 
     def worker(offset: int) -> None:
-        with SkySegClient(url, max_in_flight=1) as client:
-            i = offset
-            while time.monotonic() < stop:
-                start = time.perf_counter()
-                try:
-                    client.segment(images[i % len(images)])
-                    with load.lock:
-                        load.ok += 1
-                        load.latencies.append(time.perf_counter() - start)
-                except SkySegError as exc:
-                    with load.lock:
-                        load.errors.append(str(exc))
-                i += concurrency
+        i = offset
+        while time.monotonic() < stop:
+            start = time.perf_counter()
+            try:
+                client.segment(images[i % len(images)])
+                with load.lock:
+                    load.ok += 1
+                    load.latencies.append(time.perf_counter() - start)
+            except SkySegError as exc:
+                with load.lock:
+                    load.errors.append(str(exc))
+            i += concurrency
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    with client:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
     return load
 
 

@@ -66,17 +66,20 @@ def test_c_over_b_alternates_rounds_against_one_server(tmp_path):
 
     out = tmp_path / "c_over_b.json"
     assert c_over_b.main(["--size", "640x360", "--rounds", "2", "--seconds", "0.5", "--count", "2",
-                          "--in-flight", "2", "--json", str(out)]) == 0
+                          "--in-flight", "2", "--b-batches", "1,2", "--json", str(out)]) == 0
     result = json.loads(out.read_text())
     assert result["size"] == "640x360" and len(result["rounds"]) == 2
     assert all(r["b_images_per_s"] > 0 and r["c_images_per_s"] > 0 for r in result["rounds"])
+    # B is the network's floor: the faster of its batch sizes, each measured
+    assert all(set(r["b_by_batch"]) == {"1", "2"} and r["b_images_per_s"] == max(r["b_by_batch"].values())
+               for r in result["rounds"])
     assert result["min_ratio"] <= result["median_ratio"] <= result["max_ratio"]
 
 
 def test_c_over_b_judges_the_median_round_rounded_down():
     from benchmarks.c_over_b import Round, report, summarize
 
-    rounds = [Round(100.0, 79.0), Round(100.0, 79.99), Round(100.0, 85.0)]
+    rounds = [Round(100.0, 79.0, {1: 100.0}), Round(100.0, 79.99, {1: 99.0, 2: 100.0}), Round(100.0, 85.0)]
     summary = summarize(rounds)
     assert not summary["met"] and summary["rounds_met"] == 1
     assert "median 79.9% (range 79.0%-85.0%; 1 of 3 rounds at 80% or more): target C >= 80% of B NOT met" \

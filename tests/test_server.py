@@ -185,3 +185,29 @@ def test_mixed_aspects_in_flight_together_match_one_at_a_time(triton_server):
         masks = together.segment_many(images * 3)
     for i, mask in enumerate(masks):
         assert np.array_equal(mask, expected[i % len(images)]), sizes[i % len(images)]
+
+
+def test_threads_sharing_one_grpc_client_each_get_their_own_mask(triton_server):
+    """One client per process, shared by threads (what the benchmarks' load does): replies must
+    not cross between the threads' requests."""
+    import threading
+
+    from skyseg_client import SkySegClient
+
+    sizes = [(640, 480), (960, 540), (480, 640), (500, 300)]
+    images = [_encode(samples.render_scene(w, h, seed=20 + i), ".png") for i, (w, h) in enumerate(sizes)]
+    with SkySegClient(triton_server.grpc_url, max_in_flight=1) as alone:
+        expected = [alone.segment(image) for image in images]
+    wrong: list = []
+    with SkySegClient(triton_server.grpc_url, max_in_flight=len(images)) as shared:
+        def worker(k: int) -> None:
+            for _ in range(5):
+                if not np.array_equal(shared.segment(images[k]), expected[k]):
+                    wrong.append(sizes[k])
+
+        threads = [threading.Thread(target=worker, args=(k,)) for k in range(len(images))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not wrong

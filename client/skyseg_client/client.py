@@ -36,6 +36,10 @@ class SkySegClient:
     sent again (to the next server) with exponential backoff until ``retry_deadline_s`` passes.
     Errors about the request itself (a corrupt image) are never retried.
 
+    Over gRPC one client may be shared by threads: one channel for all of them costs the client
+    ~0.3 core-ms less per 1080p request than a client per thread (benchmarks/RESULTS.md, item 7).
+    tritonclient's HTTP client runs on gevent and is not thread-safe: one per thread there.
+
     ``shared_memory=True`` sends numpy frames and receives their masks through system shared
     memory (a server on this host only, one URL): no frame bytes cross the socket.
     """
