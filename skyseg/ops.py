@@ -47,7 +47,7 @@ def to_mask(logits, geometry, guide, contract, refined: bool = True):
 
 
 def learned_inputs(logits, geometry, guide, contract):
-    """(feature planes, band) that the server's learned refinement reads under ``contract``: what
+    """(band features, their flat indices) that the server's learned refinement reads under ``contract``: what
     ``skyseg fit-refine`` samples, computed by the same code as the postprocess."""
     refined, margin, small_grey, grey = _ops.guided_refinement(
         logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius, contract.refine_eps,

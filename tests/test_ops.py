@@ -186,7 +186,10 @@ def test_learned_refinement_changes_only_the_uncertain_band():
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
     args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
     refined, margin, small_grey, grey = ops.guided_refinement(*args)
-    _, band = ops.learned_features(refined, margin, small_grey, grey, 4)
+    features, index = ops.learned_features(refined, margin, small_grey, grey, 4)
+    band = np.zeros(refined.shape, bool)
+    band.reshape(-1)[index] = True
+    assert features.shape == (len(index), len(ops.LEARNED_FEATURES))
     plain, learned = ops.refine(*args).astype(int), ops.refine(*args, learned=LEARNED).astype(int)
     assert 0 < np.count_nonzero(band) < 0.2 * band.size  # a band along the horizon, not the image
     np.testing.assert_array_equal(plain[~band], learned[~band])
@@ -198,7 +201,9 @@ def test_learned_weights_follow_the_feature_order():
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
     args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
     refined, margin, small_grey, grey = ops.guided_refinement(*args)
-    _, band = ops.learned_features(refined, margin, small_grey, grey, 4)
+    _, index = ops.learned_features(refined, margin, small_grey, grey, 4)
+    band = np.zeros(refined.shape, bool)
+    band.reshape(-1)[index] = True
     assert ops.LEARNED_FEATURES[-1] == "bias"
     weights = (0.0,) * (len(ops.LEARNED_FEATURES) - 1) + (2.0,)
     out = ops.refine(*args, learned=weights)

@@ -46,17 +46,18 @@ def test_contract_values_reach_the_configs():
 
 
 def test_learned_refinement_weights_reach_the_postprocess_only_when_set():
-    """R11 ships off in the CPU default; a config that sets it carries its weights to the server."""
+    """R11 ships on in the CPU default, with the training config's weights; a config without it
+    sends no weights, so the postprocess skips the learned step."""
     import dataclasses
 
     from skyseg.convert.repository import postprocess_config
 
     contract = Contract.from_config_file(DEFAULT_CONFIG)
-    assert contract.refine_learned == ()
-    assert "refine_learned" not in postprocess_config(contract, (2, -1, -1), ServingOptions()).parameters
-    weights = tuple(float(i) for i in range(9))
-    on = postprocess_config(dataclasses.replace(contract, refine_learned=weights), (2, -1, -1), ServingOptions())
-    assert tuple(map(float, on.parameters["refine_learned"].string_value.split(","))) == weights
+    assert len(contract.refine_learned) == 9
+    served = postprocess_config(contract, (2, -1, -1), ServingOptions()).parameters["refine_learned"]
+    assert tuple(map(float, served.string_value.split(","))) == pytest.approx(contract.refine_learned)
+    off = postprocess_config(dataclasses.replace(contract, refine_learned=()), (2, -1, -1), ServingOptions())
+    assert "refine_learned" not in off.parameters
 
 
 def test_shared_ops_are_one_file():

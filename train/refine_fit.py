@@ -30,14 +30,15 @@ def band_samples(run_logits: Callable[[np.ndarray], np.ndarray], contract: Contr
         rgb, original_hw = ops.decode_for_model(Path(image).read_bytes(), contract.input_hw)
         tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
         logits = run_logits(tensor[None])[0]
-        planes, band = ops.learned_inputs(logits, geometry, guide, contract)
+        features, index = ops.learned_inputs(logits, geometry, guide, contract)
         _, _, rh, rw = (int(v) for v in geometry)
-        label = cv2.resize(cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED), (rw, rh), interpolation=cv2.INTER_NEAREST)
-        index = np.flatnonzero(band & (label != IGNORE))
-        if len(index) > per_image:
-            index = rng.choice(index, per_image, replace=False)
-        xs.append(np.stack([p.reshape(-1)[index] for p in planes], axis=1))
-        ys.append((label.reshape(-1)[index] == SKY).astype(np.float32))
+        label = cv2.resize(cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED), (rw, rh),
+                           interpolation=cv2.INTER_NEAREST).reshape(-1)[index]
+        rows = np.flatnonzero(label != IGNORE)
+        if len(rows) > per_image:
+            rows = rng.choice(rows, per_image, replace=False)
+        xs.append(features[rows])
+        ys.append((label[rows] == SKY).astype(np.float32))
     return np.concatenate(xs), np.concatenate(ys)
 
 

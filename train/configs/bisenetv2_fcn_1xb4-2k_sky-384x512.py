@@ -16,12 +16,12 @@ data_root = 'data/sky'  # written by `skyseg prepare-data`
 # learned: a logistic regression that re-decides the uncertain band from grey and local contrast
 # (R11), fitted on the training splits with the served INT8 network by
 # `skyseg fit-refine --onnx model_repository/bisenetv2/1/model.int8.onnx` (refit it with the model).
-# Off in the CPU default: +0.33 CamVid / +1.29 Cityscapes / +1.60 ADE20K IoU for ~0.9 ms per image,
-# which takes C / B at 1280x720 from 83.0% to 80.7% (benchmarks/RESULTS.md). To serve it, set
-# `learned=LEARNED_R11`, then `skyseg export`, `skyseg quantize`, `skyseg build-repo`.
+# On by default since its features are gathered on the band's pixels only (~1-3% of a canvas):
+# +0.33 CamVid / +1.29 Cityscapes / +1.60 ADE20K IoU for ~0.25 ms per image (it was ~0.9 ms as whole
+# planes, which kept it off). `learned=()` turns it off; then `skyseg export`, `quantize`, `build-repo`.
 # margin, refined, grey, contrast5, contrast20, refined*grey, margin*grey, refined*contrast20, bias
 LEARNED_R11 = (2.4723, 2.7422, 1.2066, -1.3761, 3.5584, -0.2122, 1.0088, 1.1672, -0.9947)
-sky_refine = dict(radius=48, eps=1e-4, subsample=4, trust=(0.95, 0.995), learned=())
+sky_refine = dict(radius=48, eps=1e-4, subsample=4, trust=(0.95, 0.995), learned=LEARNED_R11)
 dataset_type = 'SkyDataset'
 num_classes = 2
 
