@@ -182,13 +182,19 @@ def test_trust_of_one_is_the_plain_filter():
 LEARNED = (2.47, 2.74, 1.21, -1.38, 3.56, -0.21, 1.01, 1.17, -0.99)  # the shape of a fitted set
 
 
+def _band_mask(shape, index):
+    """The (rh, rw) mask of the band pixels that ``learned_features`` returns as flat indices."""
+    band = np.zeros(shape, bool)
+    band.reshape(-1)[index] = True
+    return band
+
+
 def test_learned_refinement_changes_only_the_uncertain_band():
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
     args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
     refined, margin, small_grey, grey = ops.guided_refinement(*args)
     features, index = ops.learned_features(refined, margin, small_grey, grey, 4)
-    band = np.zeros(refined.shape, bool)
-    band.reshape(-1)[index] = True
+    band = _band_mask(refined.shape, index)
     assert features.shape == (len(index), len(ops.LEARNED_FEATURES))
     plain, learned = ops.refine(*args).astype(int), ops.refine(*args, learned=LEARNED).astype(int)
     assert 0 < np.count_nonzero(band) < 0.2 * band.size  # a band along the horizon, not the image
@@ -202,8 +208,7 @@ def test_learned_weights_follow_the_feature_order():
     args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
     refined, margin, small_grey, grey = ops.guided_refinement(*args)
     _, index = ops.learned_features(refined, margin, small_grey, grey, 4)
-    band = np.zeros(refined.shape, bool)
-    band.reshape(-1)[index] = True
+    band = _band_mask(refined.shape, index)
     assert ops.LEARNED_FEATURES[-1] == "bias"
     weights = (0.0,) * (len(ops.LEARNED_FEATURES) - 1) + (2.0,)
     out = ops.refine(*args, learned=weights)

@@ -294,7 +294,7 @@ def learned_features(refined: np.ndarray, margin: np.ndarray, small_grey: np.nda
     ``refined``/``grey``: (rh, rw) floats in 0..1; ``margin``/``small_grey``: the coarse grid's sky
     logit margin and grey. The band is where the guided filter is unsure (0.02..0.98) or the network
     is (|margin| < 3), about 1-3% of a canvas, so the features are gathered there instead of computed
-    as whole planes (R11's cost 0.64 -> ~0.15 ms per 256x512 canvas). The smooth terms come from the
+    as whole planes (the learned step 0.64 -> 0.25 ms per 256x512 canvas). The smooth terms come from the
     coarse grid, so only a 5x5 box mean runs at the input resolution.
     """
     s = max(1, int(subsample))
