@@ -48,13 +48,13 @@ def summarize(rounds: list[Round]) -> dict:
 
 
 def report(size: str, summary: dict) -> str:
-    batches = sorted({int(n) for r in summary["rounds"] for n in r["b_by_batch"]})
+    batches = sorted({n for r in summary["rounds"] for n in r["b_by_batch"]})
     lines = [f"C / B at {size}, alternating rounds (B: the repository's network layout alone, the fastest of "
              f"batch {', '.join(map(str, batches)) or '1'}; C: JPEG over gRPC through the ensemble)", "",
              "| round | " + "".join(f"B batch {n} | " for n in batches) + "B images/s | C images/s | C / B |",
              "|---:|" + "---:|" * (len(batches) + 3)]
     for i, r in enumerate(summary["rounds"], 1):
-        each = "".join(f"{r['b_by_batch'].get(n, r['b_by_batch'].get(str(n), 0.0)):.2f} | " for n in batches)
+        each = "".join(f"{r['b_by_batch'].get(n, 0.0):.2f} | " for n in batches)
         lines.append(f"| {i} | {each}{r['b_images_per_s']:.2f} | {r['c_images_per_s']:.2f} | {percent_down(r['ratio'])} |")
     verdict = "met" if summary["met"] else "NOT met"
     lines += ["", f"median {percent_down(summary['median_ratio'])} (range {percent_down(summary['min_ratio'])}-"
