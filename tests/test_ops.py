@@ -215,6 +215,20 @@ def test_learned_weights_follow_the_feature_order():
     assert set(np.unique(out[band])) == {int(255 / (1 + np.exp(-2.0)))}
 
 
+def test_served_learned_logit_equals_the_fitted_features_times_the_weights():
+    """The postprocess evaluates the weighted sum term by term; ``skyseg fit-refine`` fits it on
+    ``learned_features``' matrix. Each weight alone must select the same feature in both."""
+    logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
+    refined, margin, small_grey, grey = ops.guided_refinement(logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4,
+                                                              (0.95, 0.995))
+    features, index = ops.learned_features(refined, margin, small_grey, grey, 4)
+    served_index, columns = ops._ops._band_columns(refined, margin, small_grey, grey, 4)
+    np.testing.assert_array_equal(index, served_index)
+    for weights in [LEARNED, *np.eye(len(ops.LEARNED_FEATURES))]:
+        np.testing.assert_allclose(ops._ops._learned_logit(columns, weights), features @ np.float32(weights),
+                                   rtol=1e-5, atol=1e-5)
+
+
 @pytest.mark.parametrize("h,w,canvas", [(360, 480, (384, 512)), (1080, 1920, (288, 512)), (700, 333, (384, 192))])
 def test_fast_guided_filter_matches_the_plain_one(h, w, canvas):
     """Fitting the coefficients on a 4x coarser grid changes the refined probability only slightly."""

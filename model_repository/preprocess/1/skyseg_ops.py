@@ -286,6 +286,22 @@ def _from_coarse(x: np.ndarray, subsample: int, out_hw: Sequence[int]) -> np.nda
     return x[:out_hw[0], :out_hw[1]]
 
 
+def _band_columns(refined: np.ndarray, margin: np.ndarray, small_grey: np.ndarray, grey: np.ndarray,
+                  subsample: int) -> Tuple[np.ndarray, Tuple[np.ndarray, ...]]:
+    """(flat indices [N] into the (rh, rw) plane, (margin, refined, grey, contrast5, contrast20) [N]
+    each): the band's pixels and the learned step's base terms there, from which every feature
+    of ``LEARNED_FEATURES`` is a product."""
+    s = max(1, int(subsample))
+    m = _from_coarse(np.clip(margin, -8.0, 8.0) * np.float32(0.125), s, grey.shape)
+    r = refined - np.float32(0.5)
+    index = np.flatnonzero((np.abs(r) < np.float32(0.48)) | (np.abs(m) < np.float32(0.375)))
+    k = max(1, LEARNED_CONTEXT_PX // s) | 1
+    g = grey.reshape(-1)[index]
+    contrast5 = g - cv2.blur(grey, (5, 5)).reshape(-1)[index]
+    contrast20 = g - _from_coarse(cv2.blur(small_grey, (k, k)), s, grey.shape).reshape(-1)[index]
+    return index, (m.reshape(-1)[index], r.reshape(-1)[index], g, contrast5, contrast20)
+
+
 def learned_features(refined: np.ndarray, margin: np.ndarray, small_grey: np.ndarray, grey: np.ndarray,
                      subsample: int) -> Tuple[np.ndarray, np.ndarray]:
     """(features [N, len(LEARNED_FEATURES)] float32, flat indices [N] into the (rh, rw) plane) of the
@@ -293,29 +309,38 @@ def learned_features(refined: np.ndarray, margin: np.ndarray, small_grey: np.nda
 
     ``refined``/``grey``: (rh, rw) floats in 0..1; ``margin``/``small_grey``: the coarse grid's sky
     logit margin and grey. The band is where the guided filter is unsure (0.02..0.98) or the network
-    is (|margin| < 3), about 1-3% of a canvas, so the features are gathered there instead of computed
-    as whole planes (the learned step 0.64 -> 0.25 ms per 256x512 canvas). The smooth terms come from the
-    coarse grid, so only a 5x5 box mean runs at the input resolution.
+    is (|margin| < 3): 1-3% of a canvas on an open sky, ~8-11% on CamVid's tree-lined streets, so the
+    features are gathered there instead of computed as whole planes. The smooth terms come from the
+    coarse grid, so only a 5x5 box mean runs at the input resolution. The server does not stack
+    this matrix: :func:`_learned_logit` evaluates the same weighted sum term by term.
     """
-    s = max(1, int(subsample))
-    m = _from_coarse(np.clip(margin, -8.0, 8.0) * np.float32(0.125), s, grey.shape)
-    r = refined - np.float32(0.5)
-    index = np.flatnonzero((np.abs(r) < np.float32(0.48)) | (np.abs(m) < np.float32(0.375)))
-    k = max(1, LEARNED_CONTEXT_PX // s) | 1
-    g = grey.reshape(-1)[index]
-    mb, rb = m.reshape(-1)[index], r.reshape(-1)[index]
-    contrast5 = g - cv2.blur(grey, (5, 5)).reshape(-1)[index]
-    contrast20 = g - _from_coarse(cv2.blur(small_grey, (k, k)), s, grey.shape).reshape(-1)[index]
+    index, (mb, rb, g, contrast5, contrast20) = _band_columns(refined, margin, small_grey, grey, subsample)
     features = np.stack([mb, rb, g, contrast5, contrast20, rb * g, mb * g, rb * contrast20, np.ones_like(g)], axis=1)
     return features, index
 
 
-def _apply_learned(refined: np.ndarray, features: np.ndarray, index: np.ndarray,
-                   weights: Sequence[float]) -> np.ndarray:
-    """Logistic regression over the band's features; the guided filter's value elsewhere."""
-    z = features @ np.asarray(weights, dtype=np.float32)
+def _learned_logit(columns: Tuple[np.ndarray, ...], weights: Sequence[float]) -> np.ndarray:
+    """``learned_features(...) @ weights`` without the [N, 9] matrix, grouped by base term:
+    2.5x cheaper on a CamVid band of 24k pixels (0.55 -> 0.2 ms). Its order is LEARNED_FEATURES'
+    (a test holds the two equal)."""
+    m, r, g, c5, c20 = columns
+    w = [np.float32(v) for v in weights]
+    z = m * (w[0] + w[6] * g)
+    z += r * (w[1] + w[5] * g + w[7] * c20)
+    z += w[2] * g
+    z += w[3] * c5
+    z += w[4] * c20
+    z += w[8]
+    return z
+
+
+def _apply_learned(refined: np.ndarray, index: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """The band's pixels set to sigmoid(z); the guided filter's value elsewhere."""
     out = np.ascontiguousarray(refined)  # so that the flat view below writes into it
-    out.reshape(-1)[index] = 1.0 / (1.0 + np.exp(-z))
+    np.negative(z, out=z)
+    np.exp(z, out=z)
+    z += np.float32(1.0)
+    out.reshape(-1)[index] = np.reciprocal(z, out=z)
     return out
 
 
@@ -336,8 +361,8 @@ def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canva
     refined, margin, small_grey, grey = guided_refinement(logits, guide, geometry, canvas_hw, sky_index,
                                                           radius, eps, subsample, trust)
     if learned:
-        features, index = learned_features(refined, margin, small_grey, grey, subsample)
-        refined = _apply_learned(refined, features, index, learned)
+        index, columns = _band_columns(refined, margin, small_grey, grey, subsample)
+        refined = _apply_learned(refined, index, _learned_logit(columns, learned))
     refined *= 255.0
     return refined.astype(np.uint8)
 
