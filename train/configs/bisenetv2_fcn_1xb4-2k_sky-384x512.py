@@ -16,8 +16,8 @@ data_root = 'data/sky'  # written by `skyseg prepare-data`
 # learned: a logistic regression that re-decides the uncertain band from grey and local contrast
 # (R11), fitted on the training splits with the served INT8 network by
 # `skyseg fit-refine --onnx model_repository/bisenetv2/1/model.int8.onnx` (refit it with the model).
-# On by default since its features are gathered on the band's pixels only (~1-3% of a canvas):
-# +0.33 CamVid / +1.29 Cityscapes / +1.60 ADE20K IoU for ~0.25 ms per image (it was ~0.9 ms as whole
+# On by default since its features are gathered on the band's pixels only (1-3% of a canvas under an
+# open sky, 8-11% on CamVid): +0.33 CamVid / +1.29 Cityscapes / +1.60 ADE20K IoU for 0.25-0.7 ms per image (~0.9 ms as whole
 # planes, which kept it off). `learned=()` turns it off; then `skyseg export`, `quantize`, `build-repo`.
 # margin, refined, grey, contrast5, contrast20, refined*grey, margin*grey, refined*contrast20, bias
 LEARNED_R11 = (2.4723, 2.7422, 1.2066, -1.3761, 3.5584, -0.2122, 1.0088, 1.1672, -0.9947)
