@@ -118,6 +118,40 @@ def test_int8_quantization_of_the_trained_model(tiny_run, tmp_path):
     assert ort_session(int8).run(None, {"input": x})[0].shape == ort_session(fp32).run(None, {"input": x})[0].shape
 
 
+def test_amp_on_cpu_trains_in_bfloat16_with_float32_weights(tiny_run, tmp_path):
+    """``skyseg train --amp`` without CUDA: the runner's optimizer wrapper runs the forward under
+    bfloat16 autocast, and the checkpoint it writes still holds float32 weights."""
+    if torch.cuda.is_available():
+        pytest.skip("with CUDA, --amp is float16 AmpOptimWrapper (always on)")
+    config, _ = tiny_run
+    dtypes = []
+
+    def record(module, inputs, output):
+        dtypes.append(output.dtype)
+
+    from mmengine.hooks import Hook
+    from mmengine.registry import HOOKS
+
+    @HOOKS.register_module(force=True)
+    class _RecordConvDtype(Hook):  # the first conv of the running model, seen from inside the runner
+        def before_train(self, runner):
+            first_conv = next(m for m in runner.model.modules() if isinstance(m, torch.nn.Conv2d))
+            first_conv.register_forward_hook(record)
+
+    work_dir = train(config, tmp_path / "amp", max_iters=2, amp=True,
+                     options={"custom_hooks": [dict(type="SkySegProgressBarHook"), dict(type="_RecordConvDtype")]})
+    assert dtypes and set(dtypes) == {torch.bfloat16}
+    dumped = next(work_dir.glob("*.py")).read_text()
+    assert "CPUBF16OptimWrapper" in dumped
+    from skyseg.convert.network import load_state_dict
+
+    state = load_state_dict(work_dir / "iter_2.pth")
+    assert {v.dtype for k, v in state.items() if k.endswith(".weight")} == {torch.float32}
+    logs = "".join(p.read_text() for p in work_dir.glob("*/*.log"))
+    losses = [float(line.split("loss: ")[1].split()[0]) for line in logs.splitlines() if " loss: " in line]
+    assert losses and all(np.isfinite(losses))
+
+
 @pytest.mark.parametrize("config", sorted(DEFAULT_CONFIG.parent.glob("*.py")), ids=lambda p: p.name)
 def test_every_recipe_config_builds_its_model(config):
     """Each stage's config (stage 2 and 3 inherit and override) must still parse and build."""

@@ -28,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", help="converted data root (default: the config's data_root)")
     p.add_argument("--max-iters", type=int, help="override the schedule length")
     p.add_argument("--no-resume", action="store_true", help="start over even if a checkpoint exists")
+    p.add_argument("--amp", action="store_true",
+                   help="bfloat16 mixed precision on a CPU without CUDA (~2x faster with AMX or AVX512-BF16); "
+                        "always on with CUDA (float16)")
     p.add_argument("--cfg-options", type=json.loads, default=None,
                    help='JSON dict merged into the config, e.g. \'{"train_dataloader.batch_size": 2}\'')
     p.set_defaults(func=_train)
@@ -58,6 +61,7 @@ def _train(args: argparse.Namespace) -> int:
     from .runner import DEFAULT_CONFIG, train
 
     work_dir = train(args.config or DEFAULT_CONFIG, args.work_dir, data_root=args.data_root,
-                     max_iters=args.max_iters, resume=not args.no_resume, options=args.cfg_options)
+                     max_iters=args.max_iters, resume=not args.no_resume, options=args.cfg_options,
+                     amp=args.amp)
     print(f"checkpoints in {work_dir}")
     return 0

@@ -1,10 +1,13 @@
-"""Build an MMEngine Runner from a skyseg config and train it (resumable, AMP on CUDA)."""
+"""Build an MMEngine Runner from a skyseg config and train it (resumable; AMP on CUDA, bf16 on CPU on request)."""
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from skyseg import mmcompat
+
+log = logging.getLogger(__name__)
 
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "bisenetv2_fcn_1xb4-2k_sky-384x512.py"
 
@@ -38,8 +41,12 @@ def load_config(config: str | Path, data_root: str | None = None,
 
 def train(config: str | Path, work_dir: str | Path, data_root: str | None = None,
           max_iters: int | None = None, resume: bool = True,
-          options: dict[str, Any] | None = None) -> Path:
-    """Train; with ``resume`` the run continues from the last checkpoint in ``work_dir``."""
+          options: dict[str, Any] | None = None, amp: bool = False) -> Path:
+    """Train; with ``resume`` the run continues from the last checkpoint in ``work_dir``.
+
+    Mixed precision is always on with CUDA (float16, dynamic loss scale); without CUDA, ``amp``
+    asks for bfloat16 autocast on the CPU (:class:`~skyseg.train.optim.CPUBF16OptimWrapper`).
+    """
     import torch
     from mmengine.runner import Runner
 
@@ -50,6 +57,13 @@ def train(config: str | Path, work_dir: str | Path, data_root: str | None = None
     if torch.cuda.is_available():
         cfg.optim_wrapper.type = "AmpOptimWrapper"
         cfg.optim_wrapper.loss_scale = "dynamic"
+    elif amp:
+        from .optim import native_bf16
+
+        if not native_bf16():
+            log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): --amp will train slower than float32")
+        cfg.optim_wrapper.type = "CPUBF16OptimWrapper"
+        cfg.custom_imports.imports = [*cfg.custom_imports.imports, "skyseg.train.optim"]
     cfg.resume = resume and (Path(work_dir) / "last_checkpoint").exists()
     runner = Runner.from_cfg(cfg)
     with mmcompat.training_checkpoints():  # resume reads this work_dir's own checkpoints
