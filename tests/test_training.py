@@ -26,6 +26,15 @@ default_hooks = dict(logger=dict(interval=1), visualization=dict(type='SegVisual
 """
 
 
+
+def _logs(work_dir):
+    return "".join(p.read_text() for p in work_dir.glob("*/*.log"))
+
+
+def _logged_losses(work_dir) -> list[float]:
+    """Every ``loss:`` value MMEngine's logger wrote for the run in ``work_dir``."""
+    return [float(line.split("loss: ")[1].split()[0]) for line in _logs(work_dir).splitlines() if " loss: " in line]
+
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     """Generated scenes -> binary-mask converter -> 4 training iterations (resumed after 2)."""
@@ -48,10 +57,10 @@ def tiny_run(tmp_path_factory):
 def test_training_writes_checkpoints_and_resumes(tiny_run):
     _, work_dir = tiny_run
     assert (work_dir / "iter_4.pth").exists()
-    logs = "".join(p.read_text() for p in work_dir.glob("*/*.log"))
+    logs = _logs(work_dir)
     assert "resumed epoch: 0, iter: 2" in logs
     assert "Iter(train) [4/4]" in logs
-    losses = [float(line.split("loss: ")[1].split()[0]) for line in logs.splitlines() if " loss: " in line]
+    losses = _logged_losses(work_dir)
     assert losses and all(np.isfinite(losses))
 
 
@@ -147,8 +156,7 @@ def test_amp_on_cpu_trains_in_bfloat16_with_float32_weights(tiny_run, tmp_path):
 
     state = load_state_dict(work_dir / "iter_2.pth")
     assert {v.dtype for k, v in state.items() if k.endswith(".weight")} == {torch.float32}
-    logs = "".join(p.read_text() for p in work_dir.glob("*/*.log"))
-    losses = [float(line.split("loss: ")[1].split()[0]) for line in logs.splitlines() if " loss: " in line]
+    losses = _logged_losses(work_dir)
     assert losses and all(np.isfinite(losses))
 
 

@@ -64,8 +64,8 @@ def train(config: str | Path, work_dir: str | Path, data_root: str | None = None
             log.warning("this CPU has no native bfloat16 (AMX or AVX512-BF16): --amp will train slower than float32")
         cfg.optim_wrapper.type = "CPUBF16OptimWrapper"
         # Importing .optim registered it here; the dumped config names the module for other tools too.
-        imports = list((cfg.get("custom_imports") or {}).get("imports", []))
-        cfg.custom_imports = dict(imports=[*imports, "skyseg.train.optim"], allow_failed_imports=False)
+        custom = dict(cfg.get("custom_imports") or {})
+        cfg.custom_imports = dict(custom, imports=[*custom.get("imports", []), "skyseg.train.optim"])
     cfg.resume = resume and (Path(work_dir) / "last_checkpoint").exists()
     runner = Runner.from_cfg(cfg)
     with mmcompat.training_checkpoints():  # resume reads this work_dir's own checkpoints
