@@ -170,3 +170,17 @@ def test_every_recipe_config_builds_its_model(config):
     cfg = load_config(config)
     model = MODELS.build(cfg.model)
     assert cfg.train_cfg.max_iters > 0 and model.decode_head.num_classes == 2
+
+
+def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny_run, tmp_path):
+    """``skyseg train --time-limit``: out of time after the first iteration, the run saves
+    iter_1.pth, points last_checkpoint at it and stops; the next call resumes there."""
+    config, _ = tiny_run
+    work_dir = tmp_path / "budget"
+    train(config, work_dir, max_iters=4, time_limit=1e-6)
+    assert (work_dir / "iter_1.pth").exists() and not (work_dir / "iter_4.pth").exists()
+    assert (work_dir / "last_checkpoint").read_text().endswith("iter_1.pth")
+    assert "time budget of 0 s spent: stopped at iteration 1 of 4" in _logs(work_dir)
+    train(config, work_dir, max_iters=4)
+    assert "resumed epoch: 0, iter: 1" in _logs(work_dir)
+    assert (work_dir / "iter_4.pth").exists()

@@ -31,6 +31,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--amp", action="store_true",
                    help="bfloat16 mixed precision on a CPU without CUDA (~2x faster with AMX or AVX512-BF16); "
                         "always on with CUDA (float16)")
+    p.add_argument("--time-limit", type=float, metavar="SECONDS",
+                   help="stop after this much wall time with a checkpoint; run again to resume")
     p.add_argument("--cfg-options", type=json.loads, default=None,
                    help='JSON dict merged into the config, e.g. \'{"train_dataloader.batch_size": 2}\'')
     p.set_defaults(func=_train)
@@ -62,6 +64,6 @@ def _train(args: argparse.Namespace) -> int:
 
     work_dir = train(args.config or DEFAULT_CONFIG, args.work_dir, data_root=args.data_root,
                      max_iters=args.max_iters, resume=not args.no_resume, options=args.cfg_options,
-                     amp=args.amp)
+                     amp=args.amp, time_limit=args.time_limit)
     print(f"checkpoints in {work_dir}")
     return 0

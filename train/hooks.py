@@ -1,5 +1,8 @@
-"""A tqdm progress bar for iteration-based training, next to MMEngine's periodic log lines."""
+"""Training hooks: a tqdm progress bar next to MMEngine's periodic log lines, and a wall-time budget."""
 from __future__ import annotations
+
+import time
+from pathlib import Path
 
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
@@ -27,3 +30,35 @@ class SkySegProgressBarHook(Hook):
     def after_train(self, runner) -> None:
         if self._bar is not None:
             self._bar.close()
+
+
+@HOOKS.register_module()
+class TimeBudgetHook(Hook):
+    """Stop training after ``seconds`` of wall time with a checkpoint to resume from.
+
+    A leased GPU machine (10 minutes a command) or a timed session kills a run at its limit and
+    loses every iteration since the last interval checkpoint; this stops one iteration early
+    instead, saves where it stopped and points ``last_checkpoint`` at it, so ``skyseg train``
+    resumes from there. Runs after MMEngine's CheckpointHook (priority LOWEST).
+    """
+
+    priority = "LOWEST"
+
+    def __init__(self, seconds: float) -> None:
+        if seconds <= 0:
+            raise ValueError(f"TimeBudgetHook needs a positive number of seconds, got {seconds}")
+        self.seconds = float(seconds)
+        self._start = 0.0
+
+    def before_train(self, runner) -> None:
+        self._start = time.monotonic()
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        if time.monotonic() - self._start < self.seconds or runner.iter + 1 >= runner.max_iters:
+            return
+        filename = f"iter_{runner.iter + 1}.pth"
+        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)  # meta iter = iter + 1, as the CheckpointHook saves it
+        Path(runner.work_dir, "last_checkpoint").write_text(str(Path(runner.work_dir, filename)))
+        runner.logger.info(f"time budget of {self.seconds:.0f} s spent: stopped at iteration "
+                           f"{runner.iter + 1} of {runner.max_iters}, saved {filename}; run again to resume")
+        runner.train_loop.stop_training = True

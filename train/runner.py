@@ -41,8 +41,12 @@ def load_config(config: str | Path, data_root: str | None = None,
 
 def train(config: str | Path, work_dir: str | Path, data_root: str | None = None,
           max_iters: int | None = None, resume: bool = True,
-          options: dict[str, Any] | None = None, amp: bool = False) -> Path:
+          options: dict[str, Any] | None = None, amp: bool = False,
+          time_limit: float | None = None) -> Path:
     """Train; with ``resume`` the run continues from the last checkpoint in ``work_dir``.
+
+    ``time_limit`` (seconds) stops the run early with a checkpoint to resume from
+    (:class:`~skyseg.train.hooks.TimeBudgetHook`): for leased GPU machines and timed sessions.
 
     Mixed precision is always on with CUDA (float16, dynamic loss scale); without CUDA, ``amp``
     asks for bfloat16 autocast on the CPU (:class:`~skyseg.train.optim.CPUBF16OptimWrapper`).
@@ -66,6 +70,8 @@ def train(config: str | Path, work_dir: str | Path, data_root: str | None = None
         # Importing .optim registered it here; the dumped config names the module for other tools too.
         custom = dict(cfg.get("custom_imports") or {})
         cfg.custom_imports = dict(custom, imports=[*custom.get("imports", []), "skyseg.train.optim"])
+    if time_limit:
+        cfg.custom_hooks = [*(cfg.get("custom_hooks") or []), dict(type="TimeBudgetHook", seconds=time_limit)]
     cfg.resume = resume and (Path(work_dir) / "last_checkpoint").exists()
     runner = Runner.from_cfg(cfg)
     with mmcompat.training_checkpoints():  # resume reads this work_dir's own checkpoints
