@@ -37,6 +37,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help='JSON dict merged into the config, e.g. \'{"train_dataloader.batch_size": 2}\'')
     p.set_defaults(func=_train)
 
+    p = subparsers.add_parser("device-bundle", help="write .device/ (wheels + training splits) for a leased GPU machine")
+    p.add_argument("--out", type=Path, default=Path(".device"))
+    p.add_argument("--config", type=Path, help="config whose training splits are carried (default: the GPU recipe)")
+    p.add_argument("--data-root", type=Path, default=Path("data/sky"))
+    p.add_argument("--max-images", type=int, help="at most this many images per split (a smaller bundle)")
+    p.set_defaults(func=_device_bundle)
+
 
 def _prepare(args: argparse.Namespace) -> int:
     from . import convert_data
@@ -66,4 +73,12 @@ def _train(args: argparse.Namespace) -> int:
                      max_iters=args.max_iters, resume=not args.no_resume, options=args.cfg_options,
                      amp=args.amp, time_limit=args.time_limit)
     print(f"checkpoints in {work_dir}")
+    return 0
+
+
+def _device_bundle(args: argparse.Namespace) -> int:
+    from .device_bundle import GPU_CONFIG, bundle
+
+    bundle(args.out, args.config or GPU_CONFIG, args.data_root, args.max_images)
+    print("then: run `bash train/device_train.sh` on the device with .device carried (train/EXPERIMENTS.md)")
     return 0
