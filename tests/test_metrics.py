@@ -118,3 +118,46 @@ def test_oracle_is_a_perfect_network_through_the_served_post_processing(tmp_path
     ceiling = paths["perfect-network-at-stride 8"]["synth"]
     assert ceiling["sky_iou"] > 97.0 and ceiling["boundary_f1"] > 0.9
     assert "Sky IoU by path" not in done.stdout  # one real path: nothing to agree with
+
+
+def test_band_oracle_sets_the_uncertain_band_to_the_labels(tmp_path):
+    """``skyseg eval --onnx M --oracle-band label|fraction``: the real network with the learned step's
+    band decided by the labels, reported beside the network's own path without an agreement check;
+    it refuses to run without --onnx."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import cv2
+
+    from skyseg import samples
+    from skyseg.serving import DEFAULT_REPOSITORY
+    from skyseg.train.labels import SKY
+
+    root = tmp_path / "data"
+    for kind in ("images", "masks"):
+        (root / "synth" / kind).mkdir(parents=True)
+    for seed, (w, h) in enumerate([(480, 360), (640, 360), (360, 480)]):
+        image, sky = samples.render_labeled_scene(w, h, seed + 7)
+        cv2.imwrite(str(root / "synth" / "images" / f"s{seed}.jpg"), image)
+        cv2.imwrite(str(root / "synth" / "masks" / f"s{seed}.png"), np.where(sky, SKY, 0).astype(np.uint8))
+    skyseg = str(Path(sys.executable).parent / "skyseg")
+    onnx = str(DEFAULT_REPOSITORY / "bisenetv2/1/model.int8.onnx")
+    runs = {}
+    for kind in ("label", "fraction"):
+        done = subprocess.run([skyseg, "eval", "--onnx", onnx, "--oracle-band", kind, "--data-root", str(root),
+                               "--datasets", "synth", "--json", str(tmp_path / f"{kind}.json")],
+                              capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert "Sky IoU by path" not in done.stdout
+        runs[kind] = json.loads((tmp_path / f"{kind}.json").read_text())["paths"]
+    network = runs["label"][f"onnxruntime {onnx}"]["synth"]
+    hard, soft = runs["label"][f"perfect-band label {onnx}"]["synth"], runs["fraction"][f"perfect-band fraction {onnx}"]["synth"]
+    # The synthetic skylines are easy (the network alone is near 99.9): a 0/1 band at the input
+    # resolution costs a little at the original one, the true fraction beats the network.
+    assert hard["sky_iou"] > 99.0 and hard["sky_iou"] != network["sky_iou"]
+    assert soft["sky_iou"] > network["sky_iou"] and soft["sky_iou"] > hard["sky_iou"]
+    refused = subprocess.run([skyseg, "eval", "--oracle-band", "label", "--data-root", str(root), "--datasets", "synth"],
+                             capture_output=True, text=True, timeout=300)
+    assert refused.returncode != 0 and "--oracle-band needs --onnx" in refused.stderr

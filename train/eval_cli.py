@@ -14,6 +14,7 @@ from .runner import DEFAULT_CONFIG
 DEFAULT_DATASETS = ["camvid_test"]
 MAX_PATH_GAP = 0.2  #: sky IoU points between any two paths on the same dataset
 ORACLE = "perfect-network-at-stride"  #: the --oracle path's label: a ceiling, not a path to agree with
+ORACLE_BAND = "perfect-band"  #: the --oracle-band path's label: likewise
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -25,6 +26,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     path.add_argument("--oracle", type=int, metavar="STRIDE",
                       help="a perfect network at this output stride (8 for BiSeNetV2) through the served "
                            "post-processing: its ceiling; not compared with the other paths")
+    path.add_argument("--oracle-band", choices=["label", "fraction"],
+                      help="with --onnx: that network, with the learned step's uncertain band set to the "
+                           "labels (a perfect band classifier) or to each pixel's true sky fraction (the "
+                           "ceiling of any band probability); not compared with the other paths")
     p.add_argument("--protocol", choices=["grpc", "http"], default="grpc")
     p.add_argument("--flip", action="store_true",
                    help="offline paths: average the logits with the mirrored image's (test-time "
@@ -66,6 +71,11 @@ def _predictors(args: argparse.Namespace) -> list:
                         evaluate.onnx_predictor(args.onnx, contract, flip=args.flip)))
     if args.oracle:
         out.append((f"{ORACLE} {args.oracle}", evaluate.oracle_predictor(contract, args.oracle)))
+    if args.oracle_band:
+        if not args.onnx:
+            raise SystemExit("--oracle-band needs --onnx (the network whose band is set to the labels)")
+        out.append((f"{ORACLE_BAND} {args.oracle_band} {args.onnx}",
+                    evaluate.band_oracle_predictor(args.onnx, contract, fraction=args.oracle_band == "fraction")))
     if args.server:
         out.append((f"triton {args.protocol}://{args.server}", evaluate.server_predictor(args.server, args.protocol)))
     return out
@@ -115,7 +125,7 @@ def _eval(args: argparse.Namespace) -> int:
                 print(f"worst images: {contact_sheet(worst, sheet)}")
         tables.append(markdown_table(label, results))
     status = 0
-    compared = {label: r for label, r in by_path.items() if not label.startswith(ORACLE)}
+    compared = {label: r for label, r in by_path.items() if not label.startswith((ORACLE, ORACLE_BAND))}
     if len(compared) > 1:
         table, gap = agreement_table(compared)
         verdict = "agree" if gap <= MAX_PATH_GAP else "DISAGREE"

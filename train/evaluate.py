@@ -75,6 +75,15 @@ def checkpoint_predictor(config: Path, checkpoint: Path, contract: Contract, fli
     return _offline_predictor(contract, run, flip)
 
 
+def _label_of(path: Path, flag: str) -> np.ndarray:
+    """The converted label beside a converted image (``<split>/masks/<stem>.png``), for the oracles."""
+    label_path = path.parent.parent / "masks" / f"{path.stem}.png"
+    label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
+    if label is None:
+        raise FileNotFoundError(f"{flag} needs the label of {path.name}: {label_path} is missing or unreadable")
+    return label
+
+
 def oracle_predictor(contract: Contract, stride: int) -> MaskPredictor:
     """A perfect network at output stride ``stride``: each cell's true sky fraction as its
     probability, through the served post-processing. Its score is that post-processing's ceiling,
@@ -84,10 +93,7 @@ def oracle_predictor(contract: Contract, stride: int) -> MaskPredictor:
             path = Path(path)
             rgb, original_hw = ops.decode_for_model(path.read_bytes(), contract.input_hw)
             tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
-            label_path = path.parent.parent / "masks" / f"{path.stem}.png"
-            label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
-            if label is None:
-                raise FileNotFoundError(f"--oracle needs the label of {path.name}: {label_path} is missing or unreadable")
+            label = _label_of(path, "--oracle")
             _, _, rh, rw = (int(v) for v in geometry)
             sky = np.zeros(tensor.shape[1:], np.float32)
             sky[:rh, :rw] = cv2.resize((label == SKY).astype(np.float32), (rw, rh), interpolation=cv2.INTER_AREA)
@@ -96,6 +102,48 @@ def oracle_predictor(contract: Contract, stride: int) -> MaskPredictor:
             logits = np.zeros((len(contract.classes), *p.shape), np.float32)
             logits[contract.sky_index] = np.log(p / (1.0 - p))  # sky minus the others = logit(p)
             yield ops.to_mask(logits, geometry, guide, contract)
+    return predict
+
+
+def band_oracle_predictor(onnx_path: Path, contract: Contract, fraction: bool = False,
+                          threads: int = 0) -> MaskPredictor:
+    """The real network through the served post-processing, except that each pixel of the uncertain
+    band the learned step re-decides takes its label (ignored pixels keep the learned value): a
+    perfect classifier of the band at the input resolution, with the labels as ``fit-refine`` reads
+    them (nearest pixel), or with ``fraction`` the true sky fraction of each pixel, the ceiling of
+    any band probability (train/EXPERIMENTS.md, R15)."""
+    if not contract.refine_learned:
+        raise ValueError("--oracle-band needs the learned refinement (sky_refine.learned) in the config")
+    from skyseg.convert.parity import ort_session
+
+    session = ort_session(onnx_path, threads)
+    name = session.get_inputs()[0].name
+    weights = np.float32(contract.refine_learned)
+
+    def predict(paths: Sequence[Path]) -> Iterator[np.ndarray]:
+        for path in paths:
+            path = Path(path)
+            rgb, original_hw = ops.decode_for_model(path.read_bytes(), contract.input_hw)
+            tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
+            logits = session.run(None, {name: tensor[None]})[0][0]
+            refined, margin, small_grey, grey = ops.guided_refinement(
+                logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius,
+                contract.refine_eps, contract.refine_subsample, contract.refine_trust)
+            features, index = ops.learned_features(refined, margin, small_grey, grey, contract.refine_subsample)
+            orig_h, orig_w, rh, rw = (int(v) for v in geometry)
+            label = _label_of(path, "--oracle-band")
+            size, interpolation = (rw, rh), cv2.INTER_AREA if fraction else cv2.INTER_NEAREST
+            sky = cv2.resize((label == SKY).astype(np.float32), size, interpolation=interpolation)
+            known = cv2.resize((label != IGNORE).astype(np.float32), size, interpolation=interpolation)
+            sky, known = sky.reshape(-1)[index], known.reshape(-1)[index]
+            band = 1.0 / (1.0 + np.exp(-(features @ weights)))
+            labelled = known > 0
+            band[labelled] = sky[labelled] / known[labelled]
+            probability = np.ascontiguousarray(refined)
+            probability.reshape(-1)[index] = band
+            probability = cv2.resize((probability * 255.0).astype(np.uint8), (orig_w, orig_h),
+                                     interpolation=cv2.INTER_LINEAR)
+            yield cv2.threshold(probability, 127, 255, cv2.THRESH_BINARY)[1]
     return predict
 
 
