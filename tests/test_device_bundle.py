@@ -14,12 +14,9 @@ import cv2
 import numpy as np
 import pytest
 
-from skyseg import samples
-from skyseg.train import convert_data
 from skyseg.train.device_bundle import CHECKPOINT_NAME, WHEELS, bundle
-from skyseg.train.runner import DEFAULT_CONFIG
 
-from test_training import TINY_CONFIG
+from test_training import tiny_dataset
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,15 +24,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def tiny_bundle(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("device")
-    (tmp / "src/images").mkdir(parents=True)
-    (tmp / "src/masks").mkdir()
-    for i in range(5):
-        image, sky = samples.render_labeled_scene(128, 96, seed=i)
-        cv2.imwrite(str(tmp / "src/images" / f"{i}.jpg"), image)
-        cv2.imwrite(str(tmp / "src/masks" / f"{i}.png"), sky.astype(np.uint8) * 255)
-    convert_data.convert_binary_folder(tmp / "src/images", tmp / "src/masks", tmp / "data", "tiny")
-    config = tmp / "tiny_config.py"
-    config.write_text(TINY_CONFIG.format(base=str(DEFAULT_CONFIG), root=str(tmp / "data")))
+    config = tiny_dataset(tmp, images=5)
     manifest = bundle(tmp / ".device", config, tmp / "data", max_images=4, repo=REPO_ROOT)
     return tmp, config, manifest
 

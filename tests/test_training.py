@@ -35,19 +35,25 @@ def _logged_losses(work_dir) -> list[float]:
     """Every ``loss:`` value MMEngine's logger wrote for the run in ``work_dir``."""
     return [float(line.split("loss: ")[1].split()[0]) for line in _logs(work_dir).splitlines() if " loss: " in line]
 
-@pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """Generated scenes -> binary-mask converter -> 4 training iterations (resumed after 2)."""
-    tmp = tmp_path_factory.mktemp("tiny")
+def tiny_dataset(tmp, images: int = 6):
+    """Generated scenes -> binary-mask converter -> ``tmp/data/tiny``; returns TINY_CONFIG's file."""
     (tmp / "src/images").mkdir(parents=True)
     (tmp / "src/masks").mkdir()
-    for i in range(6):
+    for i in range(images):
         image, sky = samples.render_labeled_scene(128, 96, seed=i)
         cv2.imwrite(str(tmp / "src/images" / f"{i}.jpg"), image)
         cv2.imwrite(str(tmp / "src/masks" / f"{i}.png"), sky.astype(np.uint8) * 255)
     convert_data.convert_binary_folder(tmp / "src/images", tmp / "src/masks", tmp / "data", "tiny")
     config = tmp / "tiny_config.py"
     config.write_text(TINY_CONFIG.format(base=str(DEFAULT_CONFIG), root=str(tmp / "data")))
+    return config
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    """Generated scenes -> binary-mask converter -> 4 training iterations (resumed after 2)."""
+    tmp = tmp_path_factory.mktemp("tiny")
+    config = tiny_dataset(tmp)
     work_dir = tmp / "work"
     train(config, work_dir, max_iters=2)
     train(config, work_dir, max_iters=4)  # resumes from iter_2

@@ -92,8 +92,12 @@ def folder_bytes(path: Path) -> int:
 
 
 def tracked_bytes(repo: Path) -> int:
-    """The working tree that travels with every device call (git's tracked files)."""
-    names = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True, check=True).stdout
+    """The working tree that travels with every device call (git's tracked files; 0 outside a checkout)."""
+    try:
+        names = subprocess.run(["git", "ls-files", "-z"], cwd=repo, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        print(f"{repo} is not a git checkout: the size check counts the bundle alone")
+        return 0
     return sum((repo / n).stat().st_size for n in names.decode().split("\0") if n and (repo / n).is_file())
 
 
