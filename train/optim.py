@@ -1,8 +1,9 @@
 """Mixed precision for CPU training: bfloat16 autocast, registered as an MMEngine optimizer wrapper.
 
 MMEngine's ``AmpOptimWrapper`` refuses to build without CUDA, NPU, MLU or MUSA. On CPUs with
-native bfloat16 (Intel AMX or AVX512-BF16) oneDNN runs bf16 convolutions about twice as fast as
-float32 (train/EXPERIMENTS.md, E8), so ``skyseg train --amp`` uses this wrapper there.
+native bfloat16 oneDNN trains faster in bf16 than in float32: 1.9x with Intel AMX
+(train/EXPERIMENTS.md, E8), 1.3x with AVX512-BF16 alone (AMD Zen 5), so ``skyseg train --amp``
+uses this wrapper there.
 """
 from __future__ import annotations
 
