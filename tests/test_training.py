@@ -26,7 +26,6 @@ default_hooks = dict(logger=dict(interval=1), visualization=dict(type='SegVisual
 """
 
 
-
 def _logs(work_dir):
     return "".join(p.read_text() for p in work_dir.glob("*/*.log"))
 
@@ -34,6 +33,7 @@ def _logs(work_dir):
 def _logged_losses(work_dir) -> list[float]:
     """Every ``loss:`` value MMEngine's logger wrote for the run in ``work_dir``."""
     return [float(line.split("loss: ")[1].split()[0]) for line in _logs(work_dir).splitlines() if " loss: " in line]
+
 
 def tiny_dataset(tmp, images: int = 6):
     """Generated scenes -> binary-mask converter -> ``tmp/data/tiny``; returns TINY_CONFIG's file."""

@@ -5,10 +5,10 @@ and takes at most 64 MiB of carried files next to the working tree, 10 minutes a
 
 * here, ``skyseg device-bundle`` writes ``.device/``: the OpenMMLab wheels (and their pure-Python
   dependencies) at the versions this environment was tested with, and the config's training
-  splits re-encoded as JPEG quality 85 (49 -> ~25 MB) with their label PNGs untouched;
+  splits re-encoded as JPEG quality 85 (49 -> 33 MB) with their label PNGs untouched;
 * there, ``bash train/device_train.sh`` installs the wheels and this project offline and calls
-  :func:`run`: train under a time budget (resumable), then write the inference checkpoint, the
-  scalar log and a status line to ``$OUT``, the only folder that comes back.
+  :func:`run`: train under a time budget (resumable), then write the inference checkpoint,
+  MMEngine's log and a status line to ``$OUT``, the only folder that comes back.
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import sys
 import time
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Iterable
 
 import cv2
 from tqdm import tqdm
@@ -52,21 +52,10 @@ def download_wheels(out: Path, requirements: Iterable[str], python: str = DEVICE
 
 def training_splits(cfg) -> list[str]:
     """The split folders a config trains on: every ``data_prefix.img_path`` under its train_dataloader."""
-    found: list[str] = []
+    from .runner import config_dicts
 
-    def walk(node: Any) -> None:
-        if isinstance(node, dict):
-            prefix = node.get("data_prefix")
-            if isinstance(prefix, dict) and "img_path" in prefix:
-                found.append(str(Path(prefix["img_path"]).parent))
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, (list, tuple)):
-            for value in node:
-                walk(value)
-
-    walk(cfg.train_dataloader.to_dict() if hasattr(cfg.train_dataloader, "to_dict") else cfg.train_dataloader)
-    return list(dict.fromkeys(found))
+    prefixes = (d["data_prefix"] for d in config_dicts(cfg.train_dataloader) if isinstance(d.get("data_prefix"), dict))
+    return list(dict.fromkeys(str(Path(p["img_path"]).parent) for p in prefixes if "img_path" in p))
 
 
 def copy_splits(data_root: Path, splits: Iterable[str], out: Path, quality: int = JPEG_QUALITY,

@@ -57,7 +57,8 @@ class TimeBudgetHook(Hook):
         if time.monotonic() - self._start < self.seconds or runner.iter + 1 >= runner.max_iters:
             return
         filename = f"iter_{runner.iter + 1}.pth"
-        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)  # meta iter = iter + 1, as the CheckpointHook saves it
+        # by_epoch=False: the meta's iter is iter + 1, as MMEngine's CheckpointHook saves it
+        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
         Path(runner.work_dir, "last_checkpoint").write_text(str(Path(runner.work_dir, filename)))
         runner.logger.info(f"time budget of {self.seconds:.0f} s spent: stopped at iteration "
                            f"{runner.iter + 1} of {runner.max_iters}, saved {filename}; run again to resume")

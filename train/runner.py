@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 from skyseg import mmcompat
 
@@ -12,16 +12,23 @@ log = logging.getLogger(__name__)
 DEFAULT_CONFIG = Path(__file__).parent / "configs" / "bisenetv2_fcn_1xb4-2k_sky-384x512.py"
 
 
-def _set_data_root(node: Any, data_root: str) -> None:
-    """Configs use `data_root` at parse time; rewrite every dataset that carries one."""
+def config_dicts(node: Any) -> Iterator[dict]:
+    """Every dict of a config tree, depth first: dataset settings sit at any depth of ConcatDataset,
+    RepeatDataset and their lists."""
     if isinstance(node, dict):
-        if "data_root" in node:
-            node["data_root"] = data_root
+        yield node
         for value in node.values():
-            _set_data_root(value, data_root)
+            yield from config_dicts(value)
     elif isinstance(node, (list, tuple)):
         for value in node:
-            _set_data_root(value, data_root)
+            yield from config_dicts(value)
+
+
+def _set_data_root(node: Any, data_root: str) -> None:
+    """Configs use `data_root` at parse time; rewrite every dataset that carries one."""
+    for settings in config_dicts(node):
+        if "data_root" in settings:
+            settings["data_root"] = data_root
 
 
 def load_config(config: str | Path, data_root: str | None = None,
