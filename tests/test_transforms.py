@@ -1,0 +1,70 @@
+"""The weather augmentation (train/transforms.py) through MMSeg's registry and a recipe's pipeline."""
+
+import cv2
+import numpy as np
+import pytest
+
+from skyseg import samples
+from skyseg.train.runner import DEFAULT_CONFIG, load_config
+
+WEATHER_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-2k-ft6-weather_sky-384x512.py"
+
+
+def _build(**kwargs):
+    load_config(WEATHER_CONFIG)  # imports the config's custom modules, as training does
+    from mmseg.registry import TRANSFORMS
+
+    return TRANSFORMS.build(dict(type="RandomWeather", **kwargs))
+
+
+def _scene():
+    image, sky = samples.render_labeled_scene(160, 120, seed=3)
+    return image, sky.astype(np.uint8)
+
+
+def test_haze_lifts_the_top_of_the_frame_more_than_the_bottom_and_keeps_the_label():
+    np.random.seed(0)
+    image, label = _scene()
+    dark = (image // 4).astype(np.uint8)  # far from the airlight, so the lift is measurable everywhere
+    out = _build(haze_prob=1.0, haze_range=(0.4, 0.4), blur_prob=0.0, noise_prob=0.0).transform(
+        {"img": dark.copy(), "gt_seg_map": label.copy()})
+    lift = out["img"].astype(np.float32).mean(axis=(1, 2)) - dark.astype(np.float32).mean(axis=(1, 2))
+    assert out["img"].dtype == np.uint8 and out["img"].shape == dark.shape
+    assert lift[:10].mean() > 1.5 * lift[-10:].mean() > 0
+    np.testing.assert_array_equal(out["gt_seg_map"], label)
+
+
+def test_blur_and_noise_change_the_image_and_zero_probabilities_change_nothing():
+    np.random.seed(1)
+    image, _ = _scene()
+    blurred = _build(haze_prob=0.0, blur_prob=1.0, blur_sigma=(1.5, 1.5), noise_prob=0.0).transform(
+        {"img": image.copy()})["img"]
+    assert np.abs(cv2.Laplacian(blurred, cv2.CV_32F)).mean() < 0.8 * np.abs(cv2.Laplacian(image, cv2.CV_32F)).mean()
+    noisy = _build(haze_prob=0.0, blur_prob=0.0, noise_prob=1.0, noise_sigma=(8.0, 8.0)).transform(
+        {"img": image.copy()})["img"]
+    assert 4.0 < np.std(noisy.astype(np.float32) - image) < 12.0
+    untouched = {"img": image.copy()}
+    assert _build(haze_prob=0.0, blur_prob=0.0, noise_prob=0.0).transform(untouched)["img"] is untouched["img"]
+
+
+def test_bad_settings_name_the_setting():
+    with pytest.raises(ValueError, match="blur_prob"):
+        _build(blur_prob=1.5)
+    with pytest.raises(ValueError, match="haze_range"):
+        _build(haze_range=(0.5, 1.0))
+
+
+def test_the_weather_recipe_pipeline_runs_on_an_image_and_its_mask(tmp_path):
+    """The E10 config's whole training pipeline, as MMSeg composes it, on one generated pair."""
+    from mmcv.transforms import Compose
+
+    image, label = _scene()
+    cv2.imwrite(str(tmp_path / "x.jpg"), image)
+    cv2.imwrite(str(tmp_path / "x.png"), label)
+    cfg = load_config(WEATHER_CONFIG)
+    pipeline = Compose(cfg.train_dataloader.dataset.datasets[0].dataset.pipeline)
+    np.random.seed(2)
+    out = pipeline(dict(img_path=str(tmp_path / "x.jpg"), seg_map_path=str(tmp_path / "x.png"),
+                        reduce_zero_label=False, seg_fields=[]))
+    assert tuple(out["inputs"].shape) == (3, 384, 512)
+    assert set(np.unique(out["data_samples"].gt_sem_seg.data.numpy())) <= {0, 1, 255}
