@@ -1,14 +1,11 @@
-# Candidate stage 4 (train/EXPERIMENTS.md, E7, not adopted): stage 3's recipe continued from stage 3
-# at a quarter of its learning rate, with no warm restart. E6 showed that a restart at stage 3's 0.01
+# Stage 4 (train/EXPERIMENTS.md, E7): stage 3's recipe continued from the shipped network at a
+# quarter of its learning rate, with no warm restart. E6 showed that a restart at stage 3's 0.01
 # moves the network around its basin (CamVid -0.1, ADE20K -7.5); a low rate only descends it.
-# Starts from stage 3's network without its auxiliary heads (the inference checkpoint has none): fresh random
+# Starts from the inference checkpoint (train/weights), which has no auxiliary heads: fresh random
 # heads would send large gradients into the backbone at the start, so this stage trains without them.
 _base_ = ['./bisenetv2_fcn_1xb4-2k-ft2_sky-384x512.py']
 
-# Stage 3's network. E7 and E9-E11 started from its inference checkpoint, which was
-# train/weights/bisenetv2_sky_384x512.pth until stage 4 (E11) replaced it there on 2026-12-03;
-# a re-run of the recipe starts from stage 3's own last checkpoint (its auxiliary heads are skipped).
-load_from = 'work_dirs/ft2/iter_2000.pth'
+load_from = 'train/weights/bisenetv2_sky_384x512.pth'
 
 model = dict(auxiliary_head=None)
 max_iters = 2000

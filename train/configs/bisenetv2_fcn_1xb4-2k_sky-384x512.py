@@ -14,13 +14,13 @@ data_root = 'data/sky'  # written by `skyseg prepare-data`
 # keeps the network's own probability where its confidence |2p-1| is above 0.995 (the filter's below
 # 0.95): the filter alone caps even a perfect network at 93.5 CamVid IoU; eps 1e-4 with it (R8).
 # learned: a logistic regression that re-decides the uncertain band from grey and local contrast
-# (R11), fitted on the training splits with the served INT8 network (it reads that network's margins) by
+# (R11), fitted on the training splits with the served INT8 network by
 # `skyseg fit-refine --onnx model_repository/bisenetv2/1/model.int8.onnx` (refit it with the model).
 # On by default since its features are gathered on the band's pixels only (1-3% of a canvas under an
 # open sky, 8-11% on CamVid): +0.33 CamVid / +1.29 Cityscapes / +1.60 ADE20K IoU for 0.25-0.7 ms per image (~0.9 ms as whole
 # planes, which kept it off). `learned=()` turns it off; then `skyseg export`, `quantize`, `build-repo`.
 # margin, refined, grey, contrast5, contrast20, refined*grey, margin*grey, refined*contrast20, bias
-LEARNED_R11 = (2.2163, 2.5306, 1.3684, -1.2362, 3.1833, -0.2677, 1.1996, 1.0892, -1.2240)  # stage 4's (E11) network
+LEARNED_R11 = (2.4723, 2.7422, 1.2066, -1.3761, 3.5584, -0.2122, 1.0088, 1.1672, -0.9947)
 sky_refine = dict(radius=48, eps=1e-4, subsample=4, trust=(0.95, 0.995), learned=LEARNED_R11)
 dataset_type = 'SkyDataset'
 num_classes = 2
