@@ -128,6 +128,8 @@ def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -
             refine_trust=",".join(map(str, contract.refine_trust)))
     if contract.refine_learned:  # absent = off (an empty string_value is dropped from the JSON config)
         _params(config, refine_learned=",".join(map(str, contract.refine_learned)))
+    if contract.refine_cascade:  # R16's MLP: ~530 numbers, generated like every other parameter
+        _params(config, refine_cascade=",".join(map(str, contract.refine_cascade)))
     return config
 
 

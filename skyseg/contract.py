@@ -24,6 +24,26 @@ PREPROCESS, PREPROCESS_RAW, NETWORK, POSTPROCESS = "preprocess", "preprocess_raw
 ONNX_METADATA_KEY = "skyseg_contract"
 
 
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def _cascade_vector(path: str | None, learned: tuple[float, ...]) -> tuple[float, ...]:
+    """The flat cascade vector from ``sky_refine.cascade``'s JSON file (a path relative to the
+    project root, like ``load_from``), checked against the features this server computes."""
+    if not path:
+        return ()
+    if not learned:
+        raise ValueError("sky_refine.cascade re-decides part of the learned step's band: it needs sky_refine.learned")
+    file = Path(path) if Path(path).is_absolute() else PROJECT_ROOT / path
+    if not file.is_file():
+        raise FileNotFoundError(f"sky_refine.cascade: no file {file} (write it with `skyseg fit-refine --cascade`)")
+    vector = tuple(float(v) for v in json.loads(file.read_text())["vector"])
+    from .ops import cascade_layers
+
+    cascade_layers(vector)  # raises, naming the mismatch, if the file does not fit the features
+    return vector
+
+
 @dataclass(frozen=True)
 class Contract:
     input_height: int
@@ -45,6 +65,10 @@ class Contract:
     #: weights of the learned refinement in the uncertain band, one per ``ops.LEARNED_FEATURES``
     #: (fitted by ``skyseg fit-refine``); empty = off.
     refine_learned: tuple[float, ...] = ()
+    #: the cascade MLP that re-decides the band where the learned weights are least sure, as one
+    #: flat vector (``ops.cascade_layers``; R16), read from the JSON file ``sky_refine.cascade``
+    #: names (written by ``skyseg fit-refine --cascade``); empty = off. Needs ``refine_learned``.
+    refine_cascade: tuple[float, ...] = ()
     #: the network's tensor is the image fitted into (input_height, input_width) and padded up to a
     #: multiple of this (MMSeg's test-time ``size_divisor``); 0 = always the whole input box.
     size_divisor: int = 0
@@ -70,10 +94,11 @@ class Contract:
         if learned and len(learned) != len(LEARNED_FEATURES):
             raise ValueError(f"sky_refine.learned needs {len(LEARNED_FEATURES)} weights "
                              f"({', '.join(LEARNED_FEATURES)}), got {len(learned)}")
+        cascade = _cascade_vector(refine.get("cascade"), learned)
         return cls(int(height), int(width), tuple(map(float, preprocessor.mean)),
                    tuple(map(float, preprocessor.std)), tuple(CLASSES), CLASSES.index("sky"),
                    int(refine.get("radius", 0)), float(refine.get("eps", 1e-3)),
-                   int(refine.get("subsample", 1)), trust, learned, int(size_divisor))
+                   int(refine.get("subsample", 1)), trust, learned, cascade, int(size_divisor))
 
     @classmethod
     def from_config_file(cls, path: str | Path) -> "Contract":

@@ -29,6 +29,10 @@ keep_freed_memory = _ops.keep_freed_memory
 learned_features = _ops.learned_features
 guided_refinement = _ops.guided_refinement
 LEARNED_FEATURES = _ops.LEARNED_FEATURES
+CASCADE_FEATURES = _ops.CASCADE_FEATURES
+cascade_features = _ops.cascade_features
+cascade_logit = _ops.cascade_logit
+cascade_layers = _ops.cascade_layers
 
 
 def prepare(rgb, contract, original_hw=None):
@@ -43,7 +47,8 @@ def to_mask(logits, geometry, guide, contract, refined: bool = True):
     """The server's postprocess: (C, h, w) logits -> 0/255 mask at the original size."""
     return _ops.logits_to_mask(logits, geometry, guide.shape, contract.sky_index, guide,
                                contract.refine_radius if refined else 0, contract.refine_eps,
-                               contract.refine_subsample, contract.refine_trust, contract.refine_learned)
+                               contract.refine_subsample, contract.refine_trust, contract.refine_learned,
+                               contract.refine_cascade)
 
 
 def learned_inputs(logits, geometry, guide, contract):
@@ -53,3 +58,18 @@ def learned_inputs(logits, geometry, guide, contract):
         logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius, contract.refine_eps,
         contract.refine_subsample, contract.refine_trust)
     return _ops.learned_features(refined, margin, small_grey, grey, contract.refine_subsample)
+
+
+def cascade_inputs(logits, geometry, guide, contract, learned, cut):
+    """(cascade features [M, F], their flat indices [M]) of the band pixels where the logistic
+    ``learned`` is within +-``cut``: what ``skyseg fit-refine --cascade`` samples."""
+    import numpy as np
+
+    refined, margin, small_grey, grey = _ops.guided_refinement(
+        logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius, contract.refine_eps,
+        contract.refine_subsample, contract.refine_trust)
+    index, columns = _ops._band_columns(refined, margin, small_grey, grey, contract.refine_subsample)
+    near = np.flatnonzero(np.abs(_ops._learned_logit(columns, learned)) < np.float32(cut))
+    _, _, rh, rw = (int(v) for v in geometry)
+    picked = tuple(column[near] for column in columns)
+    return _ops.cascade_features(picked, np.ascontiguousarray(guide[:rh, :rw]), index[near]), index[near]

@@ -229,6 +229,74 @@ def test_served_learned_logit_equals_the_fitted_features_times_the_weights():
                                    rtol=1e-5, atol=1e-5)
 
 
+def _cascade(cut=2.0, hidden=4, b3=0.0, rng=None):
+    """A flat cascade vector (``ops.cascade_layers``' layout): random layers, or with no ``rng`` all
+    weights zero so that the MLP answers ``b3`` everywhere."""
+    n = len(ops.CASCADE_FEATURES)
+    sizes = [hidden * n, hidden, hidden * hidden, hidden, hidden]
+    values = [rng.normal(0, 0.5, size) if rng is not None else np.zeros(size) for size in sizes]
+    return (cut, float(n), float(hidden), *np.concatenate(values), b3)
+
+
+def test_cascade_changes_only_the_band_pixels_the_logistic_is_least_sure_of():
+    logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
+    args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
+    refined, margin, small_grey, grey = ops.guided_refinement(*args)
+    index, columns = ops._ops._band_columns(refined, margin, small_grey, grey, 4)
+    unsure = np.zeros(refined.shape, bool)
+    unsure.reshape(-1)[index[np.abs(ops._ops._learned_logit(columns, LEARNED)) < 2.0]] = True
+    assert 0 < np.count_nonzero(unsure) < len(index)  # a part of the band, not none or all of it
+    r11 = ops.refine(*args, learned=LEARNED)
+    cascaded = ops.refine(*args, learned=LEARNED, cascade=_cascade(b3=3.0))
+    assert set(np.unique(cascaded[unsure])) == {int(255 / (1 + np.exp(-3.0)))}
+    np.testing.assert_array_equal(cascaded[~unsure], r11[~unsure])
+    np.testing.assert_array_equal(ops.refine(*args, learned=LEARNED, cascade=()), r11)  # () = off
+
+
+def test_cascade_features_are_the_band_columns_then_the_local_grey_rise_and_fall():
+    rng = np.random.default_rng(3)
+    guide = cv2.GaussianBlur(rng.integers(0, 256, (40, 60), dtype=np.uint8), (5, 5), 0)
+    index = rng.choice(guide.size, 50, replace=False)
+    g = guide.reshape(-1)[index].astype(np.float32) / 255
+    columns = tuple(rng.normal(size=50).astype(np.float32) for _ in range(2)) + (g,) + \
+        tuple(rng.normal(size=50).astype(np.float32) for _ in range(2))
+    features = ops.cascade_features(columns, guide, index)
+    assert features.shape == (50, len(ops.CASCADE_FEATURES))
+    m, r, _, c5, c20 = columns
+    np.testing.assert_allclose(features[:, :8], np.stack([m, r, g, c5, c20, r * g, m * g, r * c20], 1), rtol=1e-6)
+    for j, name in enumerate(ops.CASCADE_FEATURES[8:], start=8):
+        k = int(name[4:])  # "rise5", "fall17", ...
+        for row, flat in enumerate(index):
+            y, x = divmod(int(flat), guide.shape[1])
+            window = guide[max(0, y - k // 2):y + k // 2 + 1, max(0, x - k // 2):x + k // 2 + 1] / 255
+            expected = window.max() - g[row] if name.startswith("rise") else g[row] - window.min()
+            assert features[row, j] == pytest.approx(expected, abs=1e-6), (name, row)
+
+
+def test_cascade_logit_is_the_mlp_its_vector_describes():
+    """Each layer is stored out x in, row-major: a transposed layer would still run, and be wrong."""
+    rng = np.random.default_rng(4)
+    vector = _cascade(hidden=5, b3=0.7, rng=rng)
+    n, h = len(ops.CASCADE_FEATURES), 5
+    flat = np.asarray(vector[3:])
+    w1, b1 = flat[:h * n].reshape(h, n), flat[h * n:h * n + h]
+    w2, b2 = flat[h * n + h:h * n + h + h * h].reshape(h, h), flat[h * n + h + h * h:h * n + 2 * h + h * h]
+    w3, b3 = flat[-h - 1:-1], flat[-1]
+    x = rng.normal(size=(30, n)).astype(np.float32)
+    expected = np.maximum(np.maximum(x @ w1.T + b1, 0) @ w2.T + b2, 0) @ w3 + b3
+    cut, layers = ops.cascade_layers(vector)
+    assert cut == 2.0
+    np.testing.assert_allclose(ops.cascade_logit(x, layers), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_a_cascade_that_does_not_fit_the_served_features_is_refused_by_name():
+    vector = _cascade()
+    with pytest.raises(ValueError, match="reads 13 features"):
+        ops.cascade_layers((vector[0], 13.0, *vector[2:]))
+    with pytest.raises(ValueError, match="needs .* values, got"):
+        ops.cascade_layers(vector[:-1])
+
+
 @pytest.mark.parametrize("h,w,canvas", [(360, 480, (384, 512)), (1080, 1920, (288, 512)), (700, 333, (384, 192))])
 def test_fast_guided_filter_matches_the_plain_one(h, w, canvas):
     """Fitting the coefficients on a 4x coarser grid changes the refined probability only slightly."""

@@ -60,6 +60,34 @@ def test_learned_refinement_weights_reach_the_postprocess_only_when_set():
     assert "refine_learned" not in off.parameters
 
 
+def test_the_cascade_reaches_the_postprocess_from_the_file_the_config_names(tmp_path):
+    """R16's MLP is read from ``sky_refine.cascade``'s JSON file into the contract (and so into the
+    ONNX metadata), and written into the postprocess config; without it the parameter is absent."""
+    import dataclasses
+
+    from skyseg.convert.repository import postprocess_config
+    from skyseg.train.runner import load_config
+
+    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    assert len(contract.refine_cascade) > 100
+    served = postprocess_config(contract, (2, -1, -1), ServingOptions()).parameters["refine_cascade"]
+    assert tuple(map(float, served.string_value.split(","))) == pytest.approx(contract.refine_cascade)
+    off = postprocess_config(dataclasses.replace(contract, refine_cascade=()), (2, -1, -1), ServingOptions())
+    assert "refine_cascade" not in off.parameters
+
+    cfg = load_config(DEFAULT_CONFIG)
+    broken = tmp_path / "cascade.json"
+    broken.write_text('{"vector": [2.0, 14.0, 16.0, 1.0]}')
+    cfg.sky_refine.cascade = str(broken)
+    with pytest.raises(ValueError, match="needs .* values, got 4"):
+        Contract.from_config(cfg)
+    cfg.sky_refine.cascade = str(tmp_path / "missing.json")
+    with pytest.raises(FileNotFoundError, match="fit-refine --cascade"):
+        Contract.from_config(cfg)
+    cfg.sky_refine.cascade = None
+    assert Contract.from_config(cfg).refine_cascade == ()
+
+
 def test_shared_ops_are_one_file():
     for model in ("preprocess_raw", "postprocess"):
         link = SOURCE_REPOSITORY / model / "1" / "skyseg_ops.py"

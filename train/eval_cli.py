@@ -51,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--datasets", nargs="+", default=["camvid_train", "cityscapes_sky", "ade20k_sky"],
                    help="training splits only: the held-out ones judge the result")
     p.add_argument("--per-image", type=int, default=3000, help="band pixels sampled per image")
+    p.add_argument("--cascade", type=Path, metavar="JSON",
+                   help="also fit R16's cascade MLP on the band pixels the fitted weights are least sure of, "
+                        "and write it here (for sky_refine.cascade)")
     p.set_defaults(func=_fit_refine)
 
 
@@ -150,7 +153,7 @@ def _fit_refine(args: argparse.Namespace) -> int:
     from skyseg.convert.parity import ort_session
 
     from .evaluate import dataset_pairs
-    from .refine_fit import band_samples, config_line, fit_logistic
+    from .refine_fit import band_samples, config_line, fit_cascade, fit_logistic, write_cascade
 
     contract = Contract.from_config_file(args.config)
     session = ort_session(args.onnx)
@@ -160,4 +163,10 @@ def _fit_refine(args: argparse.Namespace) -> int:
     weights = fit_logistic(x, y)
     print(f"{len(y)} band pixels from {len(pairs)} images ({100 * y.mean():.1f}% sky); in sky_refine:")
     print(f"    {config_line(weights)}")
+    if args.cascade:
+        x, y = band_samples(lambda t: session.run(None, {name: t})[0], contract, pairs, args.per_image,
+                            learned=tuple(round(float(w), 4) for w in weights))  # as pasted
+        path = write_cascade(args.cascade, fit_cascade(x, y), network=str(args.onnx), datasets=list(args.datasets),
+                             pixels=int(len(y)))
+        print(f"cascade fitted on {len(y)} pixels ({100 * y.mean():.1f}% sky); in sky_refine: cascade='{path}'")
     return 0

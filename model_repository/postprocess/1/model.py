@@ -23,6 +23,7 @@ class TritonPythonModel:
         self.refine_subsample = int(params.get("refine_subsample", "1"))
         self.refine_trust = tuple(float(v) for v in params.get("refine_trust", "1,1").split(","))
         self.refine_learned = tuple(float(v) for v in params.get("refine_learned", "").split(",") if v)
+        self.refine_cascade = tuple(float(v) for v in params.get("refine_cascade", "").split(",") if v)
         self.logits_in, self.geometry_in, self.guide_in = (i["name"] for i in config["input"])
         self.bits_out, self.size_out = (o["name"] for o in config["output"])
 
@@ -40,7 +41,7 @@ class TritonPythonModel:
             return pb_utils.InferenceResponse(output_tensors=[], error=error)
         masks = np.stack([logits_to_mask(l, g, guide.shape, self.sky_index, guide, self.refine_radius,
                                          self.refine_eps, self.refine_subsample, self.refine_trust,
-                                         self.refine_learned)
+                                         self.refine_learned, self.refine_cascade)
                           for l, g, guide in zip(logits, geometry, guides, strict=True)])
         return pb_utils.InferenceResponse(output_tensors=[
             pb_utils.Tensor(self.bits_out, pack_mask(masks)),

@@ -8,6 +8,7 @@ PyTorch evaluation, so every path computes the same thing.
 from __future__ import annotations
 
 import ctypes
+import functools
 import struct
 from typing import Sequence, Tuple
 
@@ -344,9 +345,83 @@ def _apply_learned(refined: np.ndarray, index: np.ndarray, z: np.ndarray) -> np.
     return out
 
 
+#: The cascade's extra inputs (train/EXPERIMENTS.md, R16): how far the grey rises above and falls
+#: below each band pixel within these windows, so that a pixel is compared with the branches and
+#: the sky around it. The cascade reads ``CASCADE_FEATURES``: R11's features without the bias, then these.
+CASCADE_WINDOWS = (5, 9, 17)
+CASCADE_FEATURES = LEARNED_FEATURES[:-1] + tuple(f"{kind}{k}" for k in CASCADE_WINDOWS for kind in ("rise", "fall"))
+
+
+@functools.lru_cache(maxsize=4)
+def cascade_layers(vector: Tuple[float, ...]) -> Tuple[float, Tuple[np.ndarray, ...]]:
+    """(cut, (w1, b1, w2, b2, w3, b3)) from the flat ``sky_refine.cascade`` vector: ``cut``, the
+    input and hidden widths, then each layer's weights (out x in, row-major) and biases, the
+    features' standardisation folded into the first layer. Parsed once per distinct vector."""
+    cut, n_in, hidden = float(vector[0]), int(vector[1]), int(vector[2])
+    if n_in != len(CASCADE_FEATURES):
+        raise ValueError(f"sky_refine.cascade reads {n_in} features; this server computes "
+                         f"{len(CASCADE_FEATURES)} ({', '.join(CASCADE_FEATURES)})")
+    shapes = [(hidden, n_in), (hidden,), (hidden, hidden), (hidden,), (hidden,), (1,)]
+    expected = 3 + sum(int(np.prod(shape)) for shape in shapes)
+    if len(vector) != expected:
+        raise ValueError(f"sky_refine.cascade of {n_in} inputs and {hidden} hidden units needs {expected} "
+                         f"values, got {len(vector)}")
+    flat, arrays, at = np.asarray(vector[3:], dtype=np.float32), [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        arrays.append(np.ascontiguousarray(flat[at:at + size].reshape(shape)))
+        at += size
+    w1, b1, w2, b2, w3, b3 = arrays
+    return cut, (np.ascontiguousarray(w1.T), b1, np.ascontiguousarray(w2.T), b2, w3, b3)
+
+
+def cascade_features(columns: Tuple[np.ndarray, ...], guide: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """[N, len(CASCADE_FEATURES)] float32 for the band pixels ``index`` (flat into ``guide``'s
+    (rh, rw) plane) whose ``_band_columns`` are ``columns``. The local max / min run on the uint8
+    grey (a rectangle's dilation is separable and cheap there), gathered at the pixels only."""
+    m, r, g, c5, c20 = columns
+    out = np.empty((len(g), len(CASCADE_FEATURES)), dtype=np.float32)
+    for j, column in enumerate((m, r, g, c5, c20, r * g, m * g, r * c20)):
+        out[:, j] = column
+    j = 8
+    for k in CASCADE_WINDOWS:
+        kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
+        for local, sign in ((cv2.dilate(guide, kernel), 1.0), (cv2.erode(guide, kernel), -1.0)):
+            out[:, j] = local.reshape(-1)[index]
+            out[:, j] *= np.float32(sign / 255.0)
+            out[:, j] -= np.float32(sign) * g
+            j += 1
+    return out
+
+
+def cascade_logit(features: np.ndarray, layers: Tuple[np.ndarray, ...]) -> np.ndarray:
+    """The cascade MLP (two ReLU layers) on [N, F] features: [N] logits."""
+    w1, b1, w2, b2, w3, b3 = layers
+    h = features @ w1
+    h += b1
+    np.maximum(h, 0.0, out=h)
+    h2 = h @ w2
+    h2 += b2
+    np.maximum(h2, 0.0, out=h2)
+    z = h2 @ w3
+    z += b3
+    return z
+
+
+def _apply_cascade(z: np.ndarray, columns: Tuple[np.ndarray, ...], guide: np.ndarray, index: np.ndarray,
+                   cascade: Sequence[float]) -> None:
+    """Where R11's logit ``z`` is within +-cut (its least sure ~40% of the band), the MLP's instead."""
+    cut, layers = cascade_layers(tuple(cascade))
+    near = np.flatnonzero(np.abs(z) < np.float32(cut))
+    if len(near):
+        picked = tuple(column[near] for column in columns)
+        z[near] = cascade_logit(cascade_features(picked, guide, index[near]), layers)
+
+
 def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canvas_hw: Sequence[int],
            sky_index: int = 1, radius: int = 24, eps: float = 1e-3, subsample: int = 1,
-           trust: Sequence[float] | None = None, learned: Sequence[float] | None = None) -> np.ndarray:
+           trust: Sequence[float] | None = None, learned: Sequence[float] | None = None,
+           cascade: Sequence[float] | None = None) -> np.ndarray:
     """Sky probability at the model's input resolution, snapped to the image's edges (uint8 0..255).
 
     The network predicts at 1/8 resolution, so its upsampled boundary is blurred over ~8 px; an
@@ -356,13 +431,18 @@ def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canva
     s-times smaller grid and only ``a * guide + b`` runs at the input resolution (s=4: 0.4 ms
     instead of 2 ms at 288x512, the same IoU; train/EXPERIMENTS.md R3). With ``trust`` (low, high)
     the network's own probability is kept where it is confident (:func:`_trust_confident`, R8);
-    with ``learned`` weights a logistic regression re-decides the uncertain band (R11).
+    with ``learned`` weights a logistic regression re-decides the uncertain band (R11), and with a
+    ``cascade`` (R16) a small MLP re-decides the part of it where that regression is least sure.
     """
     refined, margin, small_grey, grey = guided_refinement(logits, guide, geometry, canvas_hw, sky_index,
                                                           radius, eps, subsample, trust)
     if learned:
         index, columns = _band_columns(refined, margin, small_grey, grey, subsample)
-        refined = _apply_learned(refined, index, _learned_logit(columns, learned))
+        z = _learned_logit(columns, learned)
+        if cascade:
+            _, _, rh, rw = (int(v) for v in geometry)
+            _apply_cascade(z, columns, np.ascontiguousarray(guide[:rh, :rw]), index, cascade)
+        refined = _apply_learned(refined, index, z)
     refined *= 255.0
     return refined.astype(np.uint8)
 
@@ -396,7 +476,8 @@ def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], canvas_hw: Seque
                    sky_index: int = 1, guide: np.ndarray | None = None, refine_radius: int = 0,
                    refine_eps: float = 1e-3, refine_subsample: int = 1,
                    refine_trust: Sequence[float] | None = None,
-                   refine_learned: Sequence[float] | None = None) -> np.ndarray:
+                   refine_learned: Sequence[float] | None = None,
+                   refine_cascade: Sequence[float] | None = None) -> np.ndarray:
     """(C, h, w) logits at the model's output stride -> uint8 mask (0/255) at the original size.
 
     ``canvas_hw`` is the (H, W) of the tensor the network saw (:func:`canvas_size`).
@@ -410,7 +491,7 @@ def logits_to_mask(logits: np.ndarray, geometry: Sequence[int], canvas_hw: Seque
     orig_h, orig_w, rh, rw = (int(v) for v in geometry)
     if guide is not None and refine_radius > 0:
         probability = refine(logits, guide, geometry, canvas_hw, sky_index, refine_radius, refine_eps,
-                             refine_subsample, refine_trust, refine_learned)
+                             refine_subsample, refine_trust, refine_learned, refine_cascade)
         if probability.shape != (orig_h, orig_w):
             probability = cv2.resize(probability, (orig_w, orig_h), interpolation=cv2.INTER_LINEAR)
         return cv2.threshold(probability, 127, 255, cv2.THRESH_BINARY)[1]
