@@ -62,7 +62,7 @@ def test_the_weather_recipe_pipeline_runs_on_an_image_and_its_mask(tmp_path):
     cv2.imwrite(str(tmp_path / "x.jpg"), image)
     cv2.imwrite(str(tmp_path / "x.png"), label)
     cfg = load_config(WEATHER_CONFIG)
-    pipeline = Compose(cfg.train_dataloader.dataset.datasets[0].dataset.pipeline)
+    pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
     np.random.seed(2)
     out = pipeline(dict(img_path=str(tmp_path / "x.jpg"), seg_map_path=str(tmp_path / "x.png"),
                         reduce_zero_label=False, seg_fields=[]))

@@ -1,8 +1,16 @@
-"""The two-class sky dataset, registered in MMSeg's DATASETS registry."""
+"""The two-class sky dataset and the weighted mix of splits a stage trains on, registered in
+MMSeg's DATASETS registry."""
+from __future__ import annotations
+
+from mmengine.dataset import ConcatDataset
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .labels import CLASSES
+
+#: splits no training config may name: CamVid test and the fixed 20% of the other sets
+HELD_OUT = ("camvid_test",)
+HELD_OUT_SUFFIX = "_heldout"
 
 
 @DATASETS.register_module()
@@ -15,3 +23,26 @@ class SkyDataset(BaseSegDataset):
                  reduce_zero_label: bool = False, **kwargs) -> None:
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=reduce_zero_label, **kwargs)
+
+
+@DATASETS.register_module()
+class WeightedSkySplits(ConcatDataset):
+    """Converted splits trained on together, each seen ``weight`` times per epoch (a ConcatDataset
+    of RepeatDatasets). A stage's data mix is one ``split_weights`` dict that a child config
+    replaces, instead of a list comprehension that every child must restate (MMEngine evaluates a
+    comprehension in the file that writes it). Held-out splits are refused by name."""
+
+    def __init__(self, split_weights: dict[str, int], pipeline: list, data_root: str = "data/sky",
+                 **kwargs) -> None:
+        if not split_weights:
+            raise ValueError("WeightedSkySplits: split_weights names no split")
+        for name, weight in split_weights.items():
+            if name in HELD_OUT or name.endswith(HELD_OUT_SUFFIX):
+                raise ValueError(f"WeightedSkySplits: {name} is held out for evaluation and is never trained on")
+            if int(weight) != weight or weight < 1:
+                raise ValueError(f"WeightedSkySplits: the weight of {name} must be a whole number of "
+                                 f"repeats per epoch (1 or more), got {weight!r}")
+        super().__init__([dict(type="RepeatDataset", times=int(weight),
+                               dataset=dict(type="SkyDataset", data_root=data_root, pipeline=pipeline,
+                                            data_prefix=dict(img_path=f"{name}/images", seg_map_path=f"{name}/masks")))
+                          for name, weight in split_weights.items()], **kwargs)

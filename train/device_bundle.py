@@ -51,11 +51,17 @@ def download_wheels(out: Path, requirements: Iterable[str], python: str = DEVICE
 
 
 def training_splits(cfg) -> list[str]:
-    """The split folders a config trains on: every ``data_prefix.img_path`` under its train_dataloader."""
+    """The split folders a config trains on: every ``data_prefix.img_path`` and every
+    ``WeightedSkySplits.split_weights`` name under its train_dataloader."""
     from .runner import config_dicts
 
-    prefixes = (d["data_prefix"] for d in config_dicts(cfg.train_dataloader) if isinstance(d.get("data_prefix"), dict))
-    return list(dict.fromkeys(str(Path(p["img_path"]).parent) for p in prefixes if "img_path" in p))
+    splits = []
+    for d in config_dicts(cfg.train_dataloader):
+        if isinstance(d.get("data_prefix"), dict) and "img_path" in d["data_prefix"]:
+            splits.append(str(Path(d["data_prefix"]["img_path"]).parent))
+        if isinstance(d.get("split_weights"), dict):
+            splits.extend(d["split_weights"])
+    return list(dict.fromkeys(splits))
 
 
 def copy_splits(data_root: Path, splits: Iterable[str], out: Path, quality: int = JPEG_QUALITY,

@@ -26,16 +26,11 @@ train_pipeline = [
     dict(type='PhotoMetricDistortion'),
     dict(type='PackSegInputs'),
 ]
-# Sampling weight per training split (integer repeats per epoch). CamVid test and the *_heldout
-# 20% of cityscapes_sky / ade20k_sky are never listed here.
-train_split_weights = dict(camvid_train=1, camvid_val=1, cityscapes_sky=1, ade20k_sky=2)
+# Sampling weight per training split (whole repeats per epoch; train/datasets.py). CamVid test and
+# the *_heldout 20% of cityscapes_sky / ade20k_sky are never listed here (the dataset refuses them).
 train_dataloader = dict(dataset=dict(
-    _delete_=True, type='ConcatDataset',
-    datasets=[dict(type='RepeatDataset', times=weight,
-                   dataset=dict(type='SkyDataset', data_root='data/sky',
-                                data_prefix=dict(img_path=f'{name}/images', seg_map_path=f'{name}/masks'),
-                                pipeline=train_pipeline))
-              for name, weight in train_split_weights.items()]))
+    _delete_=True, type='WeightedSkySplits', data_root={{_base_.data_root}}, pipeline=train_pipeline,
+    split_weights=dict(camvid_train=1, camvid_val=1, cityscapes_sky=1, ade20k_sky=2)))
 
 max_iters = 1600
 optim_wrapper = dict(optimizer=dict(lr=0.01))  # merged into stage 1's SGD

@@ -20,11 +20,4 @@ train_pipeline = [
     dict(type='RandomWeather', haze_prob=0.3, blur_prob=0.2, noise_prob=0.2),
     dict(type='PackSegInputs'),
 ]
-train_split_weights = dict(camvid_train=1, camvid_val=1, cityscapes_sky=1, ade20k_sky=2)  # stage 2's
-train_dataloader = dict(dataset=dict(
-    _delete_=True, type='ConcatDataset',
-    datasets=[dict(type='RepeatDataset', times=weight,
-                   dataset=dict(type='SkyDataset', data_root='data/sky',
-                                data_prefix=dict(img_path=f'{name}/images', seg_map_path=f'{name}/masks'),
-                                pipeline=train_pipeline))
-              for name, weight in train_split_weights.items()]))
+train_dataloader = dict(dataset=dict(pipeline=train_pipeline))  # stage 2's split weights

@@ -8,11 +8,4 @@
 # it drops the grey cumulus above the horizon of field_annarbor.mp4 that stage 3 finds.
 _base_ = ['./bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
 
-train_split_weights = dict(camvid_train=2, camvid_val=2, ade20k_sky=2)
-train_dataloader = dict(dataset=dict(
-    _delete_=True, type='ConcatDataset',
-    datasets=[dict(type='RepeatDataset', times=weight,
-                   dataset=dict(type='SkyDataset', data_root='data/sky',
-                                data_prefix=dict(img_path=f'{name}/images', seg_map_path=f'{name}/masks'),
-                                pipeline={{_base_.train_pipeline}}))
-              for name, weight in train_split_weights.items()]))
+train_dataloader = dict(dataset=dict(split_weights=dict(_delete_=True, camvid_train=2, camvid_val=2, ade20k_sky=2)))

@@ -1,0 +1,60 @@
+"""The weighted mix of training splits (train/datasets.py) as a recipe config builds it."""
+import cv2
+import numpy as np
+import pytest
+
+from skyseg import samples
+from skyseg.train.device_bundle import training_splits
+from skyseg.train.runner import DEFAULT_CONFIG, load_config
+
+STAGE2_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py"
+E11_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-2k-ft7-camvid_sky-384x512.py"
+
+
+def _write_split(root, name, count):
+    (root / name / "images").mkdir(parents=True)
+    (root / name / "masks").mkdir(parents=True)
+    for i in range(count):
+        image, sky = samples.render_labeled_scene(64, 48, seed=i)
+        cv2.imwrite(str(root / name / "images" / f"{name}_{i}.jpg"), image)
+        cv2.imwrite(str(root / name / "masks" / f"{name}_{i}.png"), sky.astype(np.uint8))
+
+
+def _build(cfg, **overrides):
+    from mmengine.registry import init_default_scope
+    from mmseg.registry import DATASETS
+
+    init_default_scope("mmseg")
+    return DATASETS.build({**cfg.train_dataloader.dataset, **overrides})
+
+
+def test_each_split_is_seen_its_weight_times_per_epoch(tmp_path):
+    for name, count in [("a", 3), ("b", 2)]:
+        _write_split(tmp_path, name, count)
+    cfg = load_config(STAGE2_CONFIG, data_root=str(tmp_path))
+    dataset = _build(cfg, split_weights=dict(a=1, b=3))
+    assert len(dataset) == 3 * 1 + 2 * 3
+    assert [(d.times, len(d.dataset)) for d in dataset.datasets] == [(1, 3), (3, 2)]
+    sample = dataset[len(dataset) - 1]  # a repeat of split b, through the stage's own pipeline
+    assert sample["data_samples"].gt_sem_seg.data.shape[-2:] == sample["inputs"].shape[-2:]
+
+
+@pytest.mark.parametrize("weights,problem", [
+    (dict(camvid_train=1, camvid_test=1), "camvid_test is held out"),
+    (dict(ade20k_sky_heldout=1), "ade20k_sky_heldout is held out"),
+    (dict(camvid_train=1.5), "whole number"),
+    (dict(camvid_train=0), "whole number"),
+    (dict(), "names no split"),
+])
+def test_held_out_splits_and_fractional_weights_are_refused_by_name(weights, problem):
+    cfg = load_config(STAGE2_CONFIG)
+    with pytest.raises(ValueError, match=problem):
+        _build(cfg, split_weights=weights)
+
+
+def test_a_child_config_replaces_the_mix_and_keeps_the_pipeline():
+    stage2, e11 = load_config(STAGE2_CONFIG), load_config(E11_CONFIG)
+    assert training_splits(stage2) == ["camvid_train", "camvid_val", "cityscapes_sky", "ade20k_sky"]
+    assert dict(e11.train_dataloader.dataset.split_weights) == dict(camvid_train=2, camvid_val=2, ade20k_sky=2)
+    assert training_splits(e11) == ["camvid_train", "camvid_val", "ade20k_sky"]
+    assert e11.train_dataloader.dataset.pipeline == stage2.train_dataloader.dataset.pipeline
