@@ -68,3 +68,25 @@ def test_the_weather_recipe_pipeline_runs_on_an_image_and_its_mask(tmp_path):
                         reduce_zero_label=False, seg_fields=[]))
     assert tuple(out["inputs"].shape) == (3, 384, 512)
     assert set(np.unique(out["data_samples"].gt_sem_seg.data.numpy())) <= {0, 1, 255}
+
+
+def test_ignore_near_sky_drops_only_the_not_sky_label_bordering_the_sky_of_the_named_splits():
+    """Cityscapes' canopy polygons border its sky; the ground far from the sky and the sky itself
+    keep their labels, and a split not named is untouched."""
+    load_config(WEATHER_CONFIG)
+    from mmseg.registry import TRANSFORMS
+
+    label = np.zeros((100, 120), np.uint8)
+    label[:40] = 1  # sky above row 40
+    label[90:, :10] = 255  # already ignored
+    transform = TRANSFORMS.build(dict(type="IgnoreNearSky", width=8, splits=("cityscapes_sky",)))
+    out = transform.transform({"img_path": "data/sky/cityscapes_sky/images/x.jpg", "gt_seg_map": label.copy()})
+    result = out["gt_seg_map"]
+    np.testing.assert_array_equal(result[:40], 1)
+    np.testing.assert_array_equal(result[40:48], 255)  # within 8 px of the sky
+    np.testing.assert_array_equal(result[49:90], 0)
+    np.testing.assert_array_equal(result[90:, :10], 255)
+    other = transform.transform({"img_path": "data/sky/camvid_train/images/x.jpg", "gt_seg_map": label.copy()})
+    np.testing.assert_array_equal(other["gt_seg_map"], label)
+    with pytest.raises(ValueError, match="width"):
+        TRANSFORMS.build(dict(type="IgnoreNearSky", width=0))
