@@ -51,25 +51,21 @@ def to_mask(logits, geometry, guide, contract, refined: bool = True):
                                contract.refine_cascade)
 
 
+def _guided(logits, geometry, guide, contract):
+    """The served guided filter under ``contract``: (refined, margin, small_grey, grey)."""
+    return _ops.guided_refinement(logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius,
+                                  contract.refine_eps, contract.refine_subsample, contract.refine_trust)
+
+
 def learned_inputs(logits, geometry, guide, contract):
     """(band features, their flat indices) that the server's learned refinement reads under ``contract``: what
     ``skyseg fit-refine`` samples, computed by the same code as the postprocess."""
-    refined, margin, small_grey, grey = _ops.guided_refinement(
-        logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius, contract.refine_eps,
-        contract.refine_subsample, contract.refine_trust)
-    return _ops.learned_features(refined, margin, small_grey, grey, contract.refine_subsample)
+    return _ops.learned_features(*_guided(logits, geometry, guide, contract), contract.refine_subsample)
 
 
 def cascade_inputs(logits, geometry, guide, contract, learned, cut):
     """(cascade features [M, F], their flat indices [M]) of the band pixels where the logistic
     ``learned`` is within +-``cut``: what ``skyseg fit-refine --cascade`` samples."""
-    import numpy as np
-
-    refined, margin, small_grey, grey = _ops.guided_refinement(
-        logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius, contract.refine_eps,
-        contract.refine_subsample, contract.refine_trust)
-    index, columns = _ops._band_columns(refined, margin, small_grey, grey, contract.refine_subsample)
-    near = np.flatnonzero(np.abs(_ops._learned_logit(columns, learned)) < np.float32(cut))
-    _, _, rh, rw = (int(v) for v in geometry)
-    picked = tuple(column[near] for column in columns)
-    return _ops.cascade_features(picked, np.ascontiguousarray(guide[:rh, :rw]), index[near]), index[near]
+    index, columns = _ops._band_columns(*_guided(logits, geometry, guide, contract), contract.refine_subsample)
+    near, features = _ops.cascade_rows(_ops._learned_logit(columns, learned), columns, guide, geometry, index, cut)
+    return features, index[near]

@@ -315,9 +315,16 @@ def learned_features(refined: np.ndarray, margin: np.ndarray, small_grey: np.nda
     coarse grid, so only a 5x5 box mean runs at the input resolution. The server does not stack
     this matrix: :func:`_learned_logit` evaluates the same weighted sum term by term.
     """
-    index, (mb, rb, g, contrast5, contrast20) = _band_columns(refined, margin, small_grey, grey, subsample)
-    features = np.stack([mb, rb, g, contrast5, contrast20, rb * g, mb * g, rb * contrast20, np.ones_like(g)], axis=1)
-    return features, index
+    index, columns = _band_columns(refined, margin, small_grey, grey, subsample)
+    terms = _learned_terms(columns)
+    return np.stack([*terms, np.ones_like(terms[0])], axis=1), index
+
+
+def _learned_terms(columns: Tuple[np.ndarray, ...]) -> Tuple[np.ndarray, ...]:
+    """``LEARNED_FEATURES`` but the bias, from ``_band_columns``' base terms: what the logistic's
+    fit and the cascade read (the served logistic groups the same sum in :func:`_learned_logit`)."""
+    m, r, g, c5, c20 = columns
+    return m, r, g, c5, c20, r * g, m * g, r * c20
 
 
 def _learned_logit(columns: Tuple[np.ndarray, ...], weights: Sequence[float]) -> np.ndarray:
@@ -379,11 +386,12 @@ def cascade_features(columns: Tuple[np.ndarray, ...], guide: np.ndarray, index: 
     """[N, len(CASCADE_FEATURES)] float32 for the band pixels ``index`` (flat into ``guide``'s
     (rh, rw) plane) whose ``_band_columns`` are ``columns``. The local max / min run on the uint8
     grey (a rectangle's dilation is separable and cheap there), gathered at the pixels only."""
-    m, r, g, c5, c20 = columns
+    terms = _learned_terms(columns)
+    g = columns[2]
     out = np.empty((len(g), len(CASCADE_FEATURES)), dtype=np.float32)
-    for j, column in enumerate((m, r, g, c5, c20, r * g, m * g, r * c20)):
+    for j, column in enumerate(terms):
         out[:, j] = column
-    j = 8
+    j = len(terms)
     for k in CASCADE_WINDOWS:
         kernel = cv2.getStructuringElement(cv2.MORPH_RECT, (k, k))
         for local, sign in ((cv2.dilate(guide, kernel), 1.0), (cv2.erode(guide, kernel), -1.0)):
@@ -408,14 +416,23 @@ def cascade_logit(features: np.ndarray, layers: Tuple[np.ndarray, ...]) -> np.nd
     return z
 
 
-def _apply_cascade(z: np.ndarray, columns: Tuple[np.ndarray, ...], guide: np.ndarray, index: np.ndarray,
-                   cascade: Sequence[float]) -> None:
+def cascade_rows(z: np.ndarray, columns: Tuple[np.ndarray, ...], guide: np.ndarray, geometry: Sequence[int],
+                 index: np.ndarray, cut: float) -> Tuple[np.ndarray, np.ndarray]:
+    """(rows of the band [M], their cascade features [M, F]) where R11's logit ``z`` is within
+    +-``cut``: the pixels the cascade re-decides (served) and is fitted on (``skyseg fit-refine``)."""
+    near = np.flatnonzero(np.abs(z) < np.float32(cut))
+    _, _, rh, rw = (int(v) for v in geometry)
+    picked = tuple(column[near] for column in columns)
+    return near, cascade_features(picked, np.ascontiguousarray(guide[:rh, :rw]), index[near])
+
+
+def _apply_cascade(z: np.ndarray, columns: Tuple[np.ndarray, ...], guide: np.ndarray, geometry: Sequence[int],
+                   index: np.ndarray, cascade: Sequence[float]) -> None:
     """Where R11's logit ``z`` is within +-cut (its least sure ~40% of the band), the MLP's instead."""
     cut, layers = cascade_layers(tuple(cascade))
-    near = np.flatnonzero(np.abs(z) < np.float32(cut))
+    near, features = cascade_rows(z, columns, guide, geometry, index, cut)
     if len(near):
-        picked = tuple(column[near] for column in columns)
-        z[near] = cascade_logit(cascade_features(picked, guide, index[near]), layers)
+        z[near] = cascade_logit(features, layers)
 
 
 def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canvas_hw: Sequence[int],
@@ -440,8 +457,7 @@ def refine(logits: np.ndarray, guide: np.ndarray, geometry: Sequence[int], canva
         index, columns = _band_columns(refined, margin, small_grey, grey, subsample)
         z = _learned_logit(columns, learned)
         if cascade:
-            _, _, rh, rw = (int(v) for v in geometry)
-            _apply_cascade(z, columns, np.ascontiguousarray(guide[:rh, :rw]), index, cascade)
+            _apply_cascade(z, columns, guide, geometry, index, cascade)
         refined = _apply_learned(refined, index, z)
     refined *= 255.0
     return refined.astype(np.uint8)
