@@ -161,3 +161,50 @@ def test_band_oracle_sets_the_uncertain_band_to_the_labels(tmp_path):
     refused = subprocess.run([skyseg, "eval", "--oracle-band", "label", "--data-root", str(root), "--datasets", "synth"],
                              capture_output=True, text=True, timeout=300)
     assert refused.returncode != 0 and "--oracle-band needs --onnx" in refused.stderr
+
+
+def test_bootstrap_interval_holds_the_pooled_iou_and_narrows_with_more_images():
+    from skyseg.train.metrics import bootstrap_iou
+
+    rng = np.random.default_rng(0)
+    few = [(int(t), int(f), int(n)) for t, f, n in rng.integers(50, 1000, size=(5, 3))]
+    many = few * 40  # the same images' spread, 40 times as many of them
+    tp, fp, fn = np.sum(few, axis=0)
+    pooled = tp / (tp + fp + fn)
+    low, high = bootstrap_iou(few)
+    assert low <= pooled <= high
+    many_low, many_high = bootstrap_iou(many)
+    assert many_high - many_low < (high - low) / 3
+
+
+def test_paired_difference_sees_a_small_consistent_gain_that_separate_intervals_would_not():
+    from skyseg.train.metrics import bootstrap_iou, paired_iou_difference
+
+    rng = np.random.default_rng(1)
+    sky = rng.integers(1000, 20000, size=30)  # images of very different sky areas
+    false = rng.integers(0, 8000, size=30)  # and very different false sky: a wide spread of IoUs
+    baseline = [(int(s * 0.8), int(f), int(s * 0.2)) for s, f in zip(sky, false)]
+    candidate = [(int(s * 0.82), int(f), int(s * 0.18)) for s, f in zip(sky, false)]  # 2% more of each sky
+    diff, low, high = paired_iou_difference(candidate, baseline)
+    assert 0 < low <= diff <= high
+    (_, base_high), (cand_low, _) = bootstrap_iou(baseline), bootstrap_iou(candidate)
+    assert cand_low < base_high  # separately, the two intervals overlap
+    assert paired_iou_difference(baseline, baseline) == (0.0, 0.0, 0.0)
+
+
+def test_paired_difference_refuses_different_image_sets():
+    import pytest
+
+    from skyseg.train.metrics import paired_iou_difference
+
+    with pytest.raises(ValueError, match="same images"):
+        paired_iou_difference([(1, 0, 0)] * 3, [(1, 0, 0)] * 4)
+
+
+def test_as_dict_counts_the_images_with_sky():
+    counts = SkyCounts()
+    counts.add(_label() == SKY, _label())
+    counts.add(np.zeros((60, 80), bool), np.full((60, 80), NOT_SKY, np.uint8))
+    result = counts.as_dict()
+    assert result["sky_images"] == 1 and len(result["per_image"]) == 2
+    assert result["sky_iou_ci95"] == [100.0, 100.0]

@@ -149,12 +149,23 @@ def test_eval_cli_compares_all_three_paths(triton_server, shared_data, tmp_path)
     done = subprocess.run([str(Path(sys.executable).parent / "skyseg"), "eval", "--checkpoint", str(weights),
                            "--onnx", str(DEFAULT_REPOSITORY / "bisenetv2/1/model.onnx"),
                            "--server", triton_server.grpc_url, "--data-root", str(tmp_path / "data"),
-                           "--datasets", "mini", "--markdown", str(tmp_path / "eval.md")],
+                           "--datasets", "mini", "--markdown", str(tmp_path / "eval.md"), "--json", str(tmp_path / "eval.json")],
                           capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
     text = (tmp_path / "eval.md").read_text()
-    assert text.count("| mini | 12 |") == 3 and "the paths agree" in text
+    assert text.count("| mini | 12 (") == 3 and "the paths agree" in text
     assert "Path: pytorch" in text and "Path: onnxruntime" in text and "Path: triton grpc://" in text
+
+    # --against: the INT8 network against that run (its first path, the FP32 checkpoint), image by image
+    again = subprocess.run([str(Path(sys.executable).parent / "skyseg"), "eval",
+                            "--onnx", str(DEFAULT_REPOSITORY / "bisenetv2/1/model.int8.onnx"),
+                            "--data-root", str(tmp_path / "data"), "--datasets", "mini",
+                            "--against", str(tmp_path / "eval.json")], capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr[-2000:]
+    row = next(line for line in again.stdout.splitlines() if line.startswith("| onnxruntime") and "| mini |" in line)
+    cells = [c.strip() for c in row.split("|")]
+    difference, interval = float(cells[5]), cells[6]
+    assert abs(difference) < 0.5 and " to " in interval and cells[7] in ("within noise", "better", "worse")
 
 
 def test_fp32_repository_serves_nearly_the_same_masks_as_the_int8_default(grpc_client, tmp_path):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 from .runner import DEFAULT_CONFIG
@@ -38,7 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", type=Path, default=Path("data/sky"))
     p.add_argument("--datasets", nargs="+", default=DEFAULT_DATASETS,
                    help="converted dataset names (default camvid_test)")
-    p.add_argument("--json", type=Path, help="also write the numbers as JSON here")
+    p.add_argument("--json", type=Path, help="also write the numbers as JSON here (with per-image counts)")
+    p.add_argument("--against", type=Path, metavar="JSON",
+                   help="an earlier run's --json: print each path's sky IoU difference from it on the shared "
+                        "datasets, with a paired bootstrap interval over the images (is a change more than noise?)")
     p.add_argument("--markdown", type=Path, help="also write the tables as Markdown here")
     p.add_argument("--contact-sheet", type=Path, metavar="DIR",
                    help="write <dataset>_worst.png (image | truth | prediction of the 8 worst images) here")
@@ -98,15 +102,52 @@ def agreement_table(by_path: dict[str, dict[str, dict]]) -> tuple[str, float]:
 
 
 def markdown_table(label: str, results: dict[str, dict[str, float]]) -> str:
-    lines = [f"Path: {label}", "", "| dataset | images | sky IoU | sky precision | sky recall (Acc) | pixel acc "
+    lines = [f"Path: {label}", "", "| dataset | images (with sky) | sky IoU | 95% interval (images resampled) "
+             "| sky precision | sky recall (Acc) | pixel acc "
              "| boundary F1 (3 px) | errors within 3 px of the true boundary | false sky on no-sky images |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         rate = "n/a" if r["false_sky_rate_pct"] is None else f"{r['false_sky_rate_pct']:.2f}% of {r['no_sky_images']}"
-        lines.append(f"| {name} | {r['images']} | {r['sky_iou']:.2f} | {r['sky_precision']:.2f} | "
+        low, high = r["sky_iou_ci95"]
+        lines.append(f"| {name} | {r['images']} ({r['sky_images']}) | {r['sky_iou']:.2f} | {low:.2f}-{high:.2f} | "
+                     f"{r['sky_precision']:.2f} | "
                      f"{r['sky_recall']:.2f} | {r['pixel_accuracy']:.2f} | {r['boundary_f1']:.3f} | "
                      f"{r['errors_near_boundary_pct']:.1f}% | {rate} |")
     return "\n".join(lines)
+
+
+def read_results(path: Path) -> tuple[str, dict[str, dict]]:
+    """(path label, results by dataset) of a ``skyseg eval --json`` file: its first path when it holds several."""
+    payload = json.loads(Path(path).read_text())
+    if "paths" in payload:
+        label, results = next(iter(payload["paths"].items()))
+        return label, results
+    return payload["path"], payload["results"]
+
+
+def against_table(by_path: dict[str, dict[str, dict]], baseline_file: Path) -> str:
+    """Each path's sky IoU minus the baseline's on the datasets both hold, with a paired interval."""
+    from .metrics import paired_iou_difference
+
+    base_label, baseline = read_results(baseline_file)
+    lines = [f"Sky IoU against {baseline_file} ({base_label}): paired bootstrap over the same images, 95%", "",
+             "| path | dataset | sky IoU | baseline | difference | 95% interval | |", "|---|---|---:|---:|---:|---:|---|"]
+    for label, results in by_path.items():
+        for name, r in results.items():
+            b = baseline.get(name)
+            if not b or "per_image" not in b or len(b["per_image"]) != len(r["per_image"]):
+                lines.append(f"| {label} | {name} | {r['sky_iou']:.2f} | | | | not in the baseline with the same images |")
+                continue
+            diff, low, high = paired_iou_difference(r["per_image"], b["per_image"])
+            verdict = "within noise" if low <= 0 <= high else ("better" if low > 0 else "worse")
+            lines.append(f"| {label} | {name} | {r['sky_iou']:.2f} | {b['sky_iou']:.2f} | {100 * diff:+.2f} | "
+                         f"{100 * low:+.2f} to {100 * high:+.2f} | {verdict} |")
+    return "\n".join(lines)
+
+
+def _one_image_per_line(text: str) -> str:
+    """Indented JSON with each image's (tp, fp, fn) on one line instead of five."""
+    return re.sub(r"\[\s+(\d+),\s+(\d+),\s+(\d+)\s+\]", r"[\1, \2, \3]", text)
 
 
 def _eval(args: argparse.Namespace) -> int:
@@ -134,6 +175,8 @@ def _eval(args: argparse.Namespace) -> int:
         verdict = "agree" if gap <= MAX_PATH_GAP else "DISAGREE"
         tables.append(f"Sky IoU by path: the paths {verdict} (largest gap {gap:.2f}, limit {MAX_PATH_GAP})\n\n{table}")
         status = 0 if gap <= MAX_PATH_GAP else 1
+    if args.against:
+        tables.append(against_table(by_path, args.against))
     text = "\n\n".join(tables)
     print(text)
     if args.markdown:
@@ -144,7 +187,7 @@ def _eval(args: argparse.Namespace) -> int:
         single = len(by_path) == 1
         payload = {"path": next(iter(by_path)), "results": next(iter(by_path.values()))} if single else \
             {"paths": by_path}
-        args.json.write_text(json.dumps(payload, indent=2))
+        args.json.write_text(_one_image_per_line(json.dumps(payload, indent=2)))
     return status
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from .labels import IGNORE, SKY
 
 BOUNDARY_TOLERANCE_PX = 3
+BOOTSTRAP_RESAMPLES = 2000  #: image resamples behind every interval; the percentiles move < 0.05 IoU beyond this
 
 
 def boundary(mask: np.ndarray) -> np.ndarray:
@@ -32,7 +33,8 @@ class SkyCounts:
     fn: int = 0
     tn: int = 0
     images: int = 0
-    per_image_iou: list[float] = field(default_factory=list)
+    #: (tp, fp, fn) of each image in order: what the intervals resample and ``--against`` pairs
+    per_image: list[tuple[int, int, int]] = field(default_factory=list)
     #: boundary F1 counts: predicted / true boundary pixels, and those matched within the tolerance
     pred_boundary: int = 0
     true_boundary: int = 0
@@ -58,7 +60,7 @@ class SkyCounts:
         self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
         self.tn += int(np.count_nonzero(valid)) - tp - fp - fn
         self.images += 1
-        self.per_image_iou.append(tp / (tp + fp + fn) if tp + fp + fn else 1.0)
+        self.per_image.append((tp, fp, fn))
         self._add_boundaries(pred_sky, truth, valid)
         if not np.any(truth & valid):
             self.no_sky_images += 1
@@ -75,6 +77,16 @@ class SkyCounts:
         self.true_boundary += int(np.count_nonzero(true_b))
         self.pred_matched += _near(pred_b, true_b, BOUNDARY_TOLERANCE_PX)
         self.true_matched += _near(true_b, pred_b, BOUNDARY_TOLERANCE_PX)
+
+    @property
+    def per_image_iou(self) -> list[float]:
+        """Each image's own sky IoU (1.0 where it has no sky and none is predicted)."""
+        return [tp / (tp + fp + fn) if tp + fp + fn else 1.0 for tp, fp, fn in self.per_image]
+
+    @property
+    def sky_images(self) -> int:
+        """Images with labelled sky: what the sky IoU really rests on (ADE20K held-out: 4 of 20)."""
+        return sum(1 for tp, _, fn in self.per_image if tp + fn)
 
     @property
     def iou(self) -> float:
@@ -118,4 +130,48 @@ class SkyCounts:
                 "sky_recall": 100 * self.recall, "pixel_accuracy": 100 * self.pixel_accuracy,
                 "boundary_f1": self.boundary_f1, "no_sky_images": self.no_sky_images,
                 "errors_near_boundary_pct": 100 * self.boundary_error_share,
-                "false_sky_rate_pct": None if rate is None else 100 * rate}
+                "false_sky_rate_pct": None if rate is None else 100 * rate,
+                "sky_images": self.sky_images,
+                "sky_iou_ci95": [100 * v for v in bootstrap_iou(self.per_image)],
+                "per_image": [list(counts) for counts in self.per_image]}
+
+
+def _pooled_iou(counts: np.ndarray) -> np.ndarray:
+    """Dataset-level IoU of each resample: ``counts`` [R, images, 3] of (tp, fp, fn)."""
+    tp, fp, fn = counts.sum(axis=1).T
+    union = tp + fp + fn
+    return np.where(union > 0, tp / np.maximum(union, 1), 1.0)  # a draw of only sky-free, clean images: nothing wrong
+
+
+def _resamples(n: int, resamples: int, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
+
+
+def bootstrap_iou(per_image: list[tuple[int, int, int]] | np.ndarray, level: float = 0.95,
+                  resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
+    """Percentile interval of the dataset-level sky IoU over images drawn with replacement.
+
+    Why: a pooled IoU over a few sky images moves by points when one image changes, and a recipe
+    decision should know whether a difference is larger than that (train/EXPERIMENTS.md)."""
+    counts = np.asarray(per_image, dtype=np.float64).reshape(-1, 3)
+    if len(counts) == 0:
+        return (float("nan"), float("nan"))
+    ious = _pooled_iou(counts[_resamples(len(counts), resamples, seed)])
+    tail = 50 * (1 - level)
+    return float(np.percentile(ious, tail)), float(np.percentile(ious, 100 - tail))
+
+
+def paired_iou_difference(candidate: list | np.ndarray, baseline: list | np.ndarray, level: float = 0.95,
+                          resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float, float]:
+    """(candidate - baseline sky IoU, and its percentile interval) with the *same* images drawn for
+    both: the image-to-image spread that two models share cancels, so the interval is much
+    narrower than either model's own."""
+    a = np.asarray(candidate, dtype=np.float64).reshape(-1, 3)
+    b = np.asarray(baseline, dtype=np.float64).reshape(-1, 3)
+    if a.shape != b.shape:
+        raise ValueError(f"paired comparison needs the same images: {len(a)} against {len(b)}")
+    pick = _resamples(len(a), resamples, seed)
+    diffs = _pooled_iou(a[pick]) - _pooled_iou(b[pick])
+    tail = 50 * (1 - level)
+    diff = float(_pooled_iou(a[None])[0] - _pooled_iou(b[None])[0])
+    return diff, float(np.percentile(diffs, tail)), float(np.percentile(diffs, 100 - tail))
