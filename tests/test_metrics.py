@@ -208,3 +208,28 @@ def test_as_dict_counts_the_images_with_sky():
     result = counts.as_dict()
     assert result["sky_images"] == 1 and len(result["per_image"]) == 2
     assert result["sky_iou_ci95"] == [100.0, 100.0]
+
+
+def test_against_pairs_images_by_name_not_position(tmp_path):
+    import json
+
+    from skyseg.train.eval_cli import against_table
+
+    def result(per_image):
+        counts = SkyCounts()
+        for name, (tp, fp, fn) in per_image.items():
+            counts.per_image.append((tp, fp, fn))
+            counts.names.append(name)
+            counts.tp, counts.fp, counts.fn = counts.tp + tp, counts.fp + fp, counts.fn + fn
+        return counts.as_dict()
+
+    images = {"a": (900, 10, 90), "b": (50, 40, 10), "c": (500, 0, 500)}
+    shuffled = dict(reversed(list(images.items())))  # the same images, written in another order
+    (tmp_path / "base.json").write_text(json.dumps({"path": "base", "results": {"set": result(shuffled),
+                                                                                  "other": result({"z": (1, 0, 0)})}}))
+    table = against_table({"candidate": {"set": result(images), "other": result({"y": (1, 0, 0)})}},
+                          tmp_path / "base.json")
+    same = next(line for line in table.splitlines() if "| set |" in line)
+    assert "| +0.00 | +0.00 to +0.00 | within noise |" in same
+    other = next(line for line in table.splitlines() if "| other |" in line)
+    assert "not in the baseline with the same images" in other

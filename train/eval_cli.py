@@ -135,10 +135,12 @@ def against_table(by_path: dict[str, dict[str, dict]], baseline_file: Path) -> s
     for label, results in by_path.items():
         for name, r in results.items():
             b = baseline.get(name)
-            if not b or "per_image" not in b or len(b["per_image"]) != len(r["per_image"]):
+            if not b or set(b.get("per_image", {})) != set(r["per_image"]):
                 lines.append(f"| {label} | {name} | {r['sky_iou']:.2f} | | | | not in the baseline with the same images |")
                 continue
-            diff, low, high = paired_iou_difference(r["per_image"], b["per_image"])
+            images = sorted(r["per_image"])
+            diff, low, high = paired_iou_difference([r["per_image"][i] for i in images],
+                                                    [b["per_image"][i] for i in images])
             verdict = "within noise" if low <= 0 <= high else ("better" if low > 0 else "worse")
             lines.append(f"| {label} | {name} | {r['sky_iou']:.2f} | {b['sky_iou']:.2f} | {100 * diff:+.2f} | "
                          f"{100 * low:+.2f} to {100 * high:+.2f} | {verdict} |")

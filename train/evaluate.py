@@ -174,7 +174,7 @@ def evaluate(predict: MaskPredictor, pairs: Sequence[tuple[Path, Path]], desc: s
     masks = predict([image for image, _ in pairs])
     for (image, label_path), mask in tqdm(zip(pairs, masks, strict=True), total=len(pairs), desc=desc, unit="img"):
         label = cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED)
-        counts.add(mask == 255, label)
+        counts.add(mask == 255, label, Path(image).stem)
         if worst is not None:
             heapq.heappush(worst, Miss(-counts.per_image_iou[-1], image, label, mask))
             if len(worst) > keep:

@@ -35,6 +35,8 @@ class SkyCounts:
     images: int = 0
     #: (tp, fp, fn) of each image in order: what the intervals resample and ``--against`` pairs
     per_image: list[tuple[int, int, int]] = field(default_factory=list)
+    #: each image's name (its file stem), so that ``--against`` pairs images by name, not position
+    names: list[str] = field(default_factory=list)
     #: boundary F1 counts: predicted / true boundary pixels, and those matched within the tolerance
     pred_boundary: int = 0
     true_boundary: int = 0
@@ -48,8 +50,9 @@ class SkyCounts:
     #: sharper boundary could win back, against errors a better classifier must fix
     errors_near_boundary: int = 0
 
-    def add(self, pred_sky: np.ndarray, label: np.ndarray) -> None:
-        """``pred_sky``: bool HxW; ``label``: 0/1/255 HxW at the same size."""
+    def add(self, pred_sky: np.ndarray, label: np.ndarray, name: str | None = None) -> None:
+        """``pred_sky``: bool HxW; ``label``: 0/1/255 HxW at the same size; ``name``: the image's
+        (its position when not given)."""
         if pred_sky.shape != label.shape:
             raise ValueError(f"prediction {pred_sky.shape} and label {label.shape} differ in size")
         valid = label != IGNORE
@@ -61,6 +64,7 @@ class SkyCounts:
         self.tn += int(np.count_nonzero(valid)) - tp - fp - fn
         self.images += 1
         self.per_image.append((tp, fp, fn))
+        self.names.append(str(len(self.names)) if name is None else name)
         self._add_boundaries(pred_sky, truth, valid)
         if not np.any(truth & valid):
             self.no_sky_images += 1
@@ -133,7 +137,7 @@ class SkyCounts:
                 "false_sky_rate_pct": None if rate is None else 100 * rate,
                 "sky_images": self.sky_images,
                 "sky_iou_ci95": [100 * v for v in bootstrap_iou(self.per_image)],
-                "per_image": [list(counts) for counts in self.per_image]}
+                "per_image": {name: list(counts) for name, counts in zip(self.names, self.per_image)}}
 
 
 def _pooled_iou(counts: np.ndarray) -> np.ndarray:
