@@ -135,7 +135,8 @@ def against_table(by_path: dict[str, dict[str, dict]], baseline_file: Path) -> s
     for label, results in by_path.items():
         for name, r in results.items():
             b = baseline.get(name)
-            if not b or set(b.get("per_image", {})) != set(r["per_image"]):
+            named = b.get("per_image") if b else None  # None from a run without per-image counts
+            if not isinstance(named, dict) or set(named) != set(r["per_image"]):
                 lines.append(f"| {label} | {name} | {r['sky_iou']:.2f} | | | | not in the baseline with the same images |")
                 continue
             images = sorted(r["per_image"])
