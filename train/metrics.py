@@ -32,7 +32,6 @@ class SkyCounts:
     fp: int = 0
     fn: int = 0
     tn: int = 0
-    images: int = 0
     #: (tp, fp, fn) of each image in order: what the intervals resample and ``--against`` pairs
     per_image: list[tuple[int, int, int]] = field(default_factory=list)
     #: each image's name (its file stem), so that ``--against`` pairs images by name, not position
@@ -62,7 +61,6 @@ class SkyCounts:
         fn = int(np.count_nonzero(~pred_sky & truth & valid))
         self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
         self.tn += int(np.count_nonzero(valid)) - tp - fp - fn
-        self.images += 1
         self.per_image.append((tp, fp, fn))
         self.names.append(str(len(self.names)) if name is None else name)
         self._add_boundaries(pred_sky, truth, valid)
@@ -81,6 +79,10 @@ class SkyCounts:
         self.true_boundary += int(np.count_nonzero(true_b))
         self.pred_matched += _near(pred_b, true_b, BOUNDARY_TOLERANCE_PX)
         self.true_matched += _near(true_b, pred_b, BOUNDARY_TOLERANCE_PX)
+
+    @property
+    def images(self) -> int:
+        return len(self.per_image)
 
     @property
     def per_image_iou(self) -> list[float]:
@@ -151,6 +153,12 @@ def _resamples(n: int, resamples: int, seed: int) -> np.ndarray:
     return np.random.default_rng(seed).integers(0, n, size=(resamples, n))
 
 
+def _interval(samples: np.ndarray, level: float) -> tuple[float, float]:
+    """The central ``level`` share of the resampled values: a percentile interval."""
+    tail = 50 * (1 - level)
+    return float(np.percentile(samples, tail)), float(np.percentile(samples, 100 - tail))
+
+
 def bootstrap_iou(per_image: list[tuple[int, int, int]] | np.ndarray, level: float = 0.95,
                   resamples: int = BOOTSTRAP_RESAMPLES, seed: int = 0) -> tuple[float, float]:
     """Percentile interval of the dataset-level sky IoU over images drawn with replacement.
@@ -160,9 +168,7 @@ def bootstrap_iou(per_image: list[tuple[int, int, int]] | np.ndarray, level: flo
     counts = np.asarray(per_image, dtype=np.float64).reshape(-1, 3)
     if len(counts) == 0:
         return (float("nan"), float("nan"))
-    ious = _pooled_iou(counts[_resamples(len(counts), resamples, seed)])
-    tail = 50 * (1 - level)
-    return float(np.percentile(ious, tail)), float(np.percentile(ious, 100 - tail))
+    return _interval(_pooled_iou(counts[_resamples(len(counts), resamples, seed)]), level)
 
 
 def paired_iou_difference(candidate: list | np.ndarray, baseline: list | np.ndarray, level: float = 0.95,
@@ -175,7 +181,5 @@ def paired_iou_difference(candidate: list | np.ndarray, baseline: list | np.ndar
     if a.shape != b.shape:
         raise ValueError(f"paired comparison needs the same images: {len(a)} against {len(b)}")
     pick = _resamples(len(a), resamples, seed)
-    diffs = _pooled_iou(a[pick]) - _pooled_iou(b[pick])
-    tail = 50 * (1 - level)
     diff = float(_pooled_iou(a[None])[0] - _pooled_iou(b[None])[0])
-    return diff, float(np.percentile(diffs, tail)), float(np.percentile(diffs, 100 - tail))
+    return (diff, *_interval(_pooled_iou(a[pick]) - _pooled_iou(b[pick]), level))

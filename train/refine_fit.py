@@ -7,10 +7,9 @@ where that regression is least sure, written as a JSON file that ``sky_refine.ca
 """
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Callable, Sequence
-
-import json
 
 import cv2
 import numpy as np
