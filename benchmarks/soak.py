@@ -1,11 +1,14 @@
-"""Soak: constant load on the CPU server for a fixed time; errors, p99 and memory growth per process.
+"""Soak: production-like load on the CPU server for a fixed time, bad uploads included.
 
     python -m benchmarks.soak --duration 300 --concurrency 8
 
-Starts its own tritonserver on loopback, sends real JPEGs from ``../shared/data`` (generated
-scenes otherwise) from ``--concurrency`` client threads, and reads the resident memory of
-tritonserver and of every Python-backend stub process after a warm-up and at the end. Stops by
-itself.
+Starts its own tritonserver on loopback and sends real JPEGs from ``../shared/data`` (generated
+scenes otherwise) at several sizes, so the dynamic batcher mixes canvas shapes, from
+``--concurrency`` client threads; every ``--bad-every``-th upload is one the server must refuse
+(empty, truncated, not an image, a decompression bomb). It checks what production needs: no good
+request fails, every bad one is refused with an error naming its problem, a good image's mask under
+load (batched beside bad neighbours) equals its mask on an idle server, and the resident memory of
+tritonserver and of every Python-backend stub process does not grow. Stops by itself.
 
 The warm-up runs at twice the concurrency so the dynamic batcher forms full batches: the Python
 backend's shared-memory region grows to its high-water mark (max_batch_size tensors in flight)
@@ -70,15 +73,54 @@ def memory(root: int) -> dict[str, int]:
     return {f"{process_label(pid)} ({pid})": rss_kib(pid) for pid in process_tree(root)}
 
 
+@dataclass(frozen=True)
+class Request:
+    """One upload of the soak's schedule: a good image with its solo mask, or a refusal."""
+
+    label: str
+    payload: bytes
+    reference: np.ndarray | None = None  # the mask this image gets alone on an idle server
+    refusal: str | None = None  # the phrase its error must contain
+
+
 @dataclass
 class Load:
     ok: int = 0
-    errors: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)  # good uploads that failed: must stay empty
+    refused: int = 0
+    wrong_refusals: list[str] = field(default_factory=list)  # bad uploads served, or refused without naming why
+    changed_masks: int = 0  # good uploads whose mask differs from their solo mask
+    worst_changed_fraction: float = 0.0
     latencies: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    def record(self, request: Request, outcome: object, seconds: float) -> None:
+        with self.lock:
+            if request.refusal is not None:
+                self._record_refusal(request, outcome)
+            elif isinstance(outcome, Exception):
+                self.errors.append(f"{request.label}: {outcome}")
+            else:
+                self.ok += 1
+                self.latencies.append(seconds)
+                self._compare(request, outcome)
 
-def run_load(url: str, images: list[bytes], concurrency: int, seconds: float) -> Load:
+    def _record_refusal(self, request: Request, outcome: object) -> None:
+        if isinstance(outcome, Exception) and request.refusal in str(outcome):
+            self.refused += 1
+        else:
+            self.wrong_refusals.append(f"{request.label}: {outcome if isinstance(outcome, Exception) else 'served'}")
+
+    def _compare(self, request: Request, mask: np.ndarray) -> None:
+        if request.reference is None:
+            return
+        changed = 1.0 if mask.shape != request.reference.shape else float(np.mean(mask != request.reference))
+        if changed:
+            self.changed_masks += 1
+            self.worst_changed_fraction = max(self.worst_changed_fraction, changed)
+
+
+def run_load(url: str, schedule: list[Request], concurrency: int, seconds: float) -> Load:
     """``concurrency`` threads each keeping one request in flight through one shared client.
 
     One client (one gRPC channel) for all threads, as tritonclient advises: a client per thread
@@ -93,15 +135,13 @@ def run_load(url: str, images: list[bytes], concurrency: int, seconds: float) ->
     def worker(offset: int) -> None:
         i = offset
         while time.monotonic() < stop:
+            request = schedule[i % len(schedule)]
             start = time.perf_counter()
             try:
-                client.segment(images[i % len(images)])
-                with load.lock:
-                    load.ok += 1
-                    load.latencies.append(time.perf_counter() - start)
+                outcome: object = client.segment(request.payload)
             except SkySegError as exc:
-                with load.lock:
-                    load.errors.append(str(exc))
+                outcome = exc
+            load.record(request, outcome, time.perf_counter() - start)
             i += concurrency
 
     threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
@@ -113,42 +153,146 @@ def run_load(url: str, images: list[bytes], concurrency: int, seconds: float) ->
     return load
 
 
-def soak(url: str, server_pid: int, images: list[bytes], concurrency: int, seconds: float,
-         warmup_s: float = 30.0) -> dict:
-    run_load(url, images, 2 * concurrency, warmup_s)  # full batches: shared memory at its high-water mark
-    before = memory(server_pid)
-    load = run_load(url, images, concurrency, seconds)
-    after = memory(server_pid)
-    growth = {k: 100.0 * (after.get(k, 0) - v) / max(v, 1) for k, v in before.items()}
+def with_references(url: str, images: list[tuple[str, bytes]]) -> list[Request]:
+    """Each good image with the mask it gets alone: under load it must come back the same."""
+    from skyseg_client import SkySegClient
+
+    with SkySegClient(url, max_in_flight=1) as client:
+        return [Request(label, payload, reference=client.segment(payload)) for label, payload in images]
+
+
+def interleave(goods: list[Request], bad_every: int) -> list[Request]:
+    """Every ``bad_every``-th upload a refusal, rotating through the kinds; 0 sends only good images."""
+    if bad_every == 0:
+        return list(goods)
+    if bad_every < 2:
+        raise ValueError(f"--bad-every must be 0 (none) or at least 2, not {bad_every}")
+    from skyseg.hostile_inputs import refusals
+
+    bads = [Request(f"bad: {r.name}", r.payload, refusal=r.phrase) for r in refusals(goods[0].payload)]
+    schedule: list[Request] = []
+    for n, good in enumerate(goods * len(bads), start=1):  # long enough for every kind to come round
+        schedule.append(good)
+        if n % (bad_every - 1) == 0:
+            schedule.append(bads[(n // (bad_every - 1) - 1) % len(bads)])
+    return schedule
+
+
+def sample_while(server_pid: int, work: threading.Thread, every_s: float) -> list[tuple[float, dict[str, int]]]:
+    """RSS of every process each ``every_s`` while ``work`` runs: a leak climbs, a high-water mark flattens."""
+    start, timeline = time.monotonic(), [(0.0, memory(server_pid))]
+    work.start()
+    while work.is_alive():
+        work.join(timeout=every_s)
+        timeline.append((time.monotonic() - start, memory(server_pid)))
+    return timeline
+
+
+def growth_pct(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
+    return {k: 100.0 * (after.get(k, 0) - v) / max(v, 1) for k, v in before.items()}
+
+
+def soak(url: str, server_pid: int, images: list[tuple[str, bytes]], concurrency: int, seconds: float,
+         warmup_s: float = 30.0, bad_every: int = 0, sample_s: float = 30.0) -> dict:
+    schedule = interleave(with_references(url, images), bad_every)
+    run_load(url, schedule, 2 * concurrency, warmup_s)  # full batches: shared memory at its high-water mark
+    outcome: dict[str, Load] = {}
+    work = threading.Thread(target=lambda: outcome.update(load=run_load(url, schedule, concurrency, seconds)))
+    timeline = sample_while(server_pid, work, sample_s)
+    load, before, after = outcome["load"], timeline[0][1], timeline[-1][1]
+    middle = min(timeline, key=lambda sample: abs(sample[0] - seconds / 2))[1]
     return {"seconds": seconds, "concurrency": concurrency, "requests_ok": load.ok, "errors": len(load.errors),
             "first_errors": load.errors[:5], "throughput": load.ok / seconds,
+            "bad_every": bad_every, "refused": load.refused, "wrong_refusals": len(load.wrong_refusals),
+            "first_wrong_refusals": load.wrong_refusals[:5],
+            "masks_changed_under_load": load.changed_masks, "worst_changed_fraction": load.worst_changed_fraction,
             "p50_ms": 1000 * float(np.percentile(load.latencies, 50)) if load.latencies else None,
             "p99_ms": 1000 * float(np.percentile(load.latencies, 99)) if load.latencies else None,
-            "rss_kib_start": before, "rss_kib_end": after, "rss_growth_pct": growth,
+            "rss_kib_start": before, "rss_kib_end": after, "rss_growth_pct": growth_pct(before, after),
+            "rss_growth_second_half_pct": growth_pct(middle, after),
+            "rss_kib_timeline": [{"s": round(t, 1), **rss} for t, rss in timeline],
             "total_rss_growth_pct": 100.0 * (sum(after.values()) - sum(before.values())) / max(sum(before.values()), 1)}
 
 
+def plot_memory(result: dict, path: Path) -> None:
+    """RSS of each process over the soak, so a leak's slope and a high-water step look different."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    seconds = [sample["s"] for sample in result["rss_kib_timeline"]]
+    for name in result["rss_kib_start"]:
+        ax.plot(seconds, [sample.get(name, 0) / 1024 for sample in result["rss_kib_timeline"]], label=name)
+    ax.set(xlabel="seconds of load", ylabel="resident memory, MiB",
+           title=f"soak: {result['requests_ok']} good + {result['refused']} refused requests, "
+                 f"concurrency {result['concurrency']}")
+    ax.legend(fontsize=8, loc="center right")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def report(result: dict) -> str:
-    lines = [f"{result['requests_ok']} requests in {result['seconds']:.0f} s at concurrency {result['concurrency']} "
+    lines = [f"{result['requests_ok']} good requests in {result['seconds']:.0f} s at concurrency {result['concurrency']} "
              f"({result['throughput']:.1f}/s), errors {result['errors']}, p50 {result['p50_ms']:.0f} ms, "
-             f"p99 {result['p99_ms']:.0f} ms", "", "| process | RSS start MiB | RSS end MiB | growth |", "|---|---:|---:|---:|"]
+             f"p99 {result['p99_ms']:.0f} ms",
+             f"bad uploads (every {result['bad_every']}th): {result['refused']} refused naming the problem, "
+             f"{result['wrong_refusals']} served or refused for another reason",
+             f"masks that differ from the image's mask on an idle server: {result['masks_changed_under_load']} "
+             f"(worst {100 * result['worst_changed_fraction']:.3f}% of its pixels)",
+             "", "| process | RSS start MiB | RSS end MiB | growth | growth in the second half |", "|---|---:|---:|---:|---:|"]
     for name, start in result["rss_kib_start"].items():
         end = result["rss_kib_end"].get(name, 0)
-        lines.append(f"| {name} | {start / 1024:.1f} | {end / 1024:.1f} | {result['rss_growth_pct'][name]:+.1f}% |")
-    lines.append(f"| all | | | {result['total_rss_growth_pct']:+.1f}% |")
+        lines.append(f"| {name} | {start / 1024:.1f} | {end / 1024:.1f} | {result['rss_growth_pct'][name]:+.1f}% "
+                     f"| {result['rss_growth_second_half_pct'][name]:+.1f}% |")
+    lines.append(f"| all | | | {result['total_rss_growth_pct']:+.1f}% | |")
     return "\n".join(lines)
 
 
-def load_images(pattern: str, count: int = 32) -> tuple[list[bytes], str]:
-    paths = sorted(glob.glob(pattern))[:count]
-    if paths:
-        return [Path(p).read_bytes() for p in paths], f"{len(paths)} JPEGs from {pattern}"
+def parse_size(text: str) -> tuple[int, int] | None:
+    if text == "native":
+        return None
+    width, height = (int(v) for v in text.lower().split("x"))
+    return width, height
+
+
+def load_images(pattern: str, count: int = 32, sizes: tuple[str, ...] = ("native",)) -> tuple[list[tuple[str, bytes]], str]:
+    """(label, JPEG bytes) for ``count`` images, cycling through ``sizes`` so batches mix canvas shapes."""
     import cv2
 
-    from skyseg.samples import render_scene
+    paths = sorted(glob.glob(pattern))[:count]
+    if paths:
+        frames = [(Path(p).stem, cv2.imread(p)) for p in paths]
+        source = f"{len(paths)} JPEGs from {pattern}"
+    else:
+        from skyseg.samples import render_scene
 
-    return ([cv2.imencode(".jpg", render_scene(480, 360, seed=i))[1].tobytes() for i in range(count)],
-            f"{count} GENERATED scenes ({pattern} absent)")
+        frames = [(f"scene{i}", render_scene(480, 360, seed=i)) for i in range(count)]
+        source = f"{count} GENERATED scenes ({pattern} absent)"
+    images = []
+    for n, (name, frame) in enumerate(frames):
+        size = parse_size(sizes[n % len(sizes)])
+        if size is None and paths:
+            images.append((name, Path(paths[n]).read_bytes()))
+            continue
+        frame = frame if size is None else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
+        label = name if size is None else f"{name} at {size[0]}x{size[1]}"
+        images.append((label, cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()))
+    return images, f"{source}, sizes {', '.join(sizes)}"
+
+
+def verdict(result: dict) -> tuple[bool, str]:
+    worst, late = max(result["rss_growth_pct"].values()), max(result["rss_growth_second_half_pct"].values())
+    passed = (result["errors"] == 0 and result["wrong_refusals"] == 0 and result["masks_changed_under_load"] == 0
+              and worst < 10 and late < 2 and result["server_ready_after"])
+    return passed, (f"{'PASS' if passed else 'FAIL'}: good requests failed {result['errors']} (must be 0), bad uploads "
+                    f"not refused by name {result['wrong_refusals']} (must be 0), masks changed under load "
+                    f"{result['masks_changed_under_load']} (must be 0), largest RSS growth of any process "
+                    f"{worst:+.1f}% (must be < 10%), in the second half {late:+.1f}% (must be < 2%: a leak keeps "
+                    f"climbing, a high-water mark does not), server ready after: {result['server_ready_after']}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,23 +300,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=300.0, help="seconds of measured load")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--images", default=DEFAULT_IMAGES)
+    p.add_argument("--sizes", default="native,960x540,1920x1080",
+                   help="comma-separated WxH (or 'native') the images cycle through")
+    p.add_argument("--bad-every", type=int, default=25,
+                   help="every Nth upload is a bad one the server must refuse by name (0: none)")
     p.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "soak.json")
     args = p.parse_args(argv)
     from skyseg.serving import TritonServer, free_port
 
-    images, source = load_images(args.images)
-    print(f"soak: {args.duration:.0f} s at concurrency {args.concurrency}; inputs: {source}", flush=True)
+    images, source = load_images(args.images, sizes=tuple(args.sizes.split(",")))
+    bad = f"every {args.bad_every}th upload bad" if args.bad_every else "no bad uploads"
+    print(f"soak: {args.duration:.0f} s at concurrency {args.concurrency}; inputs: {source}; {bad}", flush=True)
     with TritonServer(http_port=free_port(), grpc_port=free_port(), metrics_port=free_port()) as server:
-        result = soak(server.grpc_url, server.process.pid, images, args.concurrency, args.duration)
+        result = soak(server.grpc_url, server.process.pid, images, args.concurrency, args.duration,
+                      bad_every=args.bad_every)
         result["server_ready_after"] = server.is_ready()
+    result["inputs"] = source
     print(report(result))
-    worst = max(result["rss_growth_pct"].values())
-    verdict = result["errors"] == 0 and worst < 10 and result["server_ready_after"]
-    print(f"{'PASS' if verdict else 'FAIL'}: errors {result['errors']} (must be 0), largest RSS growth of any "
-          f"process {worst:+.1f}% (must be < 10%), server ready after: {result['server_ready_after']}")
+    passed, line = verdict(result)
+    print(line)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(result, indent=2))
-    return 0 if verdict else 1
+    plot_memory(result, args.output.with_suffix(".png"))
+    print(f"wrote {args.output} and {args.output.with_suffix('.png')}")
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":
