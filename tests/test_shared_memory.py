@@ -32,3 +32,36 @@ def test_shared_memory_refuses_several_servers():
 
     with pytest.raises(ValueError, match="one server"):
         SkySegClient("127.0.0.1:1,127.0.0.1:2", shared_memory=True)
+
+
+def test_one_shared_memory_client_serves_threads_sending_different_frame_sizes(triton_server):
+    """Several cameras through one client: each thread's frames keep their own size and masks."""
+    import threading
+
+    import tritonclient.grpc as grpcclient
+    from skyseg_client import SkySegClient
+
+    sizes = [(320, 240), (640, 360), (480, 480), (200, 300)]
+    streams = [[render_scene(w, h, seed=10 * n + i) for i in range(6)] for n, (w, h) in enumerate(sizes)]
+    with SkySegClient(triton_server.grpc_url, max_in_flight=4) as plain:
+        expected = [plain.segment_many(frames) for frames in streams]
+    got: list = [None] * len(streams)
+    errors: list = []
+    with SkySegClient(triton_server.grpc_url, max_in_flight=4, shared_memory=True) as client:
+        def camera(n: int) -> None:
+            try:
+                got[n] = [client.segment(frame) for frame in streams[n] for _ in range(3)][::3]
+            except Exception as exc:  # noqa: BLE001 - reported below with its stream
+                errors.append(f"stream {n}: {exc!r}")
+
+        threads = [threading.Thread(target=camera, args=(n,)) for n in range(len(streams))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert not errors, errors
+    for want, have in zip(expected, got, strict=True):
+        for a, b in zip(want, have, strict=True):
+            assert a.shape == b.shape and np.array_equal(a, b)
+    status = grpcclient.InferenceServerClient(triton_server.grpc_url).get_system_shared_memory_status()
+    assert len(status.regions) == 0

@@ -164,7 +164,7 @@ class SkySegClient:
         while pending:
             yield self._resolve(pending.popleft(), keep_input)
         if self._frames is not None:
-            self._frames.collect(wait_s=1.0)  # a finished video's old-size regions go now
+            self._frames.collect(wait_s=1.0, unused_for_s=0.0)  # a finished video's old-size regions go now
 
     def _resolve(self, entry, keep_input: bool):
         item, image, future = entry

@@ -1,11 +1,13 @@
 """System shared memory for raw frames: the frame and its mask bits never travel over the socket.
 
-Only for a server on the same host (``/dev/shm`` is shared). A pool of regions, one more than the
-requests that can be in flight, holds each request's frame and mask bits. A request takes a free
-slot and gives it back once its mask has been copied out, so requests may finish in any order.
-When the frame size changes the old slots are retired, not destroyed: requests still in flight
-write into them, and they go once every one of them has been given back and the server has let
-go of them (Triton refuses to unregister a region a request still references).
+Only for a server on the same host (``/dev/shm`` is shared). A pool of regions per frame size,
+one more than the requests that can be in flight, holds each request's frame and mask bits. A
+request takes a free slot and gives it back once its mask has been copied out, so requests may
+finish in any order. A pool that is no longer used (a video of another size started) is retired,
+not destroyed: requests still in flight write into it, and its regions go once every one of them
+has been given back and the server has let go of them (Triton refuses to unregister a region a
+request still references). Pools go soon rather than late because ``/dev/shm`` is small in
+containers (Docker's default is 64 MiB; a 1080p pool of 5 slots is 31 MiB).
 """
 from __future__ import annotations
 
@@ -58,30 +60,30 @@ class _Slot:
 
 
 class FrameRing:
-    """Regions for frames of one size; rebuilt when the size changes (a new video).
+    """A pool of regions per frame size; a pool no request has used for a while is retired.
 
-    ``request`` is called from the caller's thread; ``release`` may come from a gRPC callback
-    thread, so the free list is guarded, and regions are only ever destroyed in the caller's
-    thread (an RPC from inside a callback could wait on itself).
+    ``request`` may be called from several threads at once (cameras of different sizes sharing one
+    client) and ``release`` from gRPC callback threads, so the pools are guarded by one lock; a new
+    pool's regions are registered outside it (one pool built at a time), and regions are only ever
+    destroyed in callers' threads (an RPC from inside a callback could wait on itself).
     """
 
     def __init__(self, client, tc, slots: int) -> None:
         self._client, self._tc, self._count = client, tc, max(2, slots)
         self._prefix = f"skyseg_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-        self._slots: list[_Slot] = []
-        self._free: list[_Slot] = []
+        self._pools: dict[tuple[int, ...], list[_Slot]] = {}
+        self._free: dict[tuple[int, ...], list[_Slot]] = {}
+        self._last_used: dict[tuple[int, ...], float] = {}
         self._retired: list[_Slot] = []
-        self._shape: tuple[int, ...] | None = None
         self._generation = 0
         self._changed = threading.Condition()
+        self._building = threading.Lock()
 
     def request(self, rgb: np.ndarray) -> tuple[list, list, Callable[[], np.ndarray], Callable[[], None]]:
         """(inputs, outputs, read_mask, release) for one frame. ``read_mask()`` copies the mask
         out; ``release()`` gives the slot back and must follow exactly once, read or failed."""
-        if rgb.shape != self._shape:
-            self._rebuild(rgb.shape)
         self.collect()
-        slot = self._take()
+        slot = self._take(rgb.shape)
         shm.set_shared_memory_region(slot.frame, [np.ascontiguousarray(rgb[None])])
         frame = self._tc.InferInput(protocol.FRAME, [1, *rgb.shape], "UINT8")
         frame.set_shared_memory(slot.frame_name, slot.frame_bytes)
@@ -95,46 +97,67 @@ class FrameRing:
 
         return [frame], [mask], read_mask, lambda: self._release(slot)
 
-    def _rebuild(self, shape: tuple[int, ...]) -> None:
-        h, w = shape[:2]
-        self._generation += 1  # fresh names: the retired regions stay registered a while
-        prefix = f"{self._prefix}_g{self._generation}"
-        frame_bytes = int(np.prod(shape))
-        mask_bytes = h * protocol.packed_width(w)
-        slots = [_Slot(self._client, prefix, i, frame_bytes, mask_bytes) for i in range(self._count)]
-        with self._changed:
-            self._retired += self._slots
-            self._slots, self._free, self._shape = slots, list(slots), shape
+    def _take(self, shape: tuple[int, ...]) -> _Slot:
+        while True:
+            with self._changed:
+                while shape in self._pools and not self._free[shape]:  # more requests than slots unfinished
+                    self._changed.wait()  # (a pool with a busy slot is never retired: no wait forever)
+                if shape in self._pools:
+                    slot = self._free[shape].pop()
+                    slot.busy, self._last_used[shape] = True, time.monotonic()
+                    return slot
+            self._build(shape)
 
-    def _take(self) -> _Slot:
-        with self._changed:
-            while not self._free:  # only when more requests than slots are unfinished
-                self._changed.wait()
-            slot = self._free.pop()
-            slot.busy = True
-            return slot
+    def _build(self, shape: tuple[int, ...]) -> None:
+        with self._building:
+            with self._changed:
+                if shape in self._pools:  # another thread built it meanwhile
+                    return
+                self._generation += 1  # fresh names: retired regions may stay registered a while
+                prefix = f"{self._prefix}_g{self._generation}"
+            h, w = shape[:2]
+            slots = [_Slot(self._client, prefix, i, int(np.prod(shape)), h * protocol.packed_width(w))
+                     for i in range(self._count)]
+            with self._changed:
+                self._pools[shape], self._free[shape] = slots, list(slots)
+                self._last_used[shape] = time.monotonic()
 
     def _release(self, slot: _Slot) -> None:
         with self._changed:
             slot.busy = False
-            if slot in self._slots:  # not retired meanwhile
-                self._free.append(slot)
-            self._changed.notify()
+            for shape, pool in self._pools.items():
+                if slot in pool:  # not retired meanwhile
+                    self._free[shape].append(slot)
+            self._changed.notify_all()
 
-    def collect(self, wait_s: float = 0.0) -> None:
+    def _retire_unused(self, unused_for_s: float) -> None:
+        """Retire the pools, all but the latest used, that no request holds and none used for ``unused_for_s``."""
+        now = time.monotonic()
+        with self._changed:
+            latest = max(self._last_used, key=self._last_used.get, default=None)
+            for shape in [s for s in self._pools if s != latest]:
+                pool = self._pools[shape]
+                if now - self._last_used[shape] >= unused_for_s and not any(slot.busy for slot in pool):
+                    self._retired += pool
+                    del self._pools[shape], self._free[shape], self._last_used[shape]
+
+    def collect(self, wait_s: float = 0.0, unused_for_s: float = 2.0) -> None:
         """Unregister and unlink the retired regions no request holds any more; those the server
         still calls in use are tried again here, until ``wait_s`` has passed, and on later calls.
-        The caller's thread only."""
+        A pool of another frame size than the latest goes once ``unused_for_s`` pass without a request
+        for it. Callers' threads only; each retired slot is handled by one of them."""
+        self._retire_unused(unused_for_s)
         deadline = time.monotonic() + wait_s
         while True:
             with self._changed:
                 idle = [s for s in self._retired if not s.busy]
-            done = [slot for slot in idle if slot.unregister(self._client)]
-            for slot in done:
-                slot.unlink()
+                self._retired = [s for s in self._retired if s.busy]
+            refused = [slot for slot in idle if not slot.unregister(self._client)]
+            for slot in idle:
+                if slot not in refused:
+                    slot.unlink()
             with self._changed:
-                self._retired = [s for s in self._retired if s not in done]
-                refused = [s for s in self._retired if not s.busy]
+                self._retired += refused
             if not refused or time.monotonic() >= deadline:
                 return
             time.sleep(0.02)
@@ -142,8 +165,9 @@ class FrameRing:
     def close(self, wait_s: float = 2.0) -> None:
         """Unregister and unlink every region; call once no request is in flight."""
         with self._changed:
-            self._retired += self._slots
-            self._slots, self._free, self._shape = [], [], None
+            for pool in self._pools.values():
+                self._retired += pool
+            self._pools, self._free, self._last_used = {}, {}, {}
             for slot in self._retired:
                 slot.busy = False
         self.collect(wait_s)
