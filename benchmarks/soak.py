@@ -8,7 +8,9 @@ scenes otherwise) at several sizes, so the dynamic batcher mixes canvas shapes, 
 (empty, truncated, not an image, a decompression bomb). It checks what production needs: no good
 request fails, every bad one is refused with an error naming its problem, a good image's mask under
 load (batched beside bad neighbours) equals its mask on an idle server, and the resident memory of
-tritonserver and of every Python-backend stub process does not grow. Stops by itself.
+tritonserver and of every Python-backend stub process does not grow. ``--shared-memory`` sends the
+good images as decoded frames through one shared-memory client (the video path, three frame sizes
+from eight threads) and checks that no region is left registered. Stops by itself.
 
 The warm-up runs at twice the concurrency so the dynamic batcher forms full batches: the Python
 backend's shared-memory region grows to its high-water mark (max_batch_size tensors in flight)
@@ -78,7 +80,7 @@ class Request:
     """One upload of the soak's schedule: a good image with its solo mask, or a refusal."""
 
     label: str
-    payload: bytes
+    payload: bytes | np.ndarray  # JPEG bytes, or a decoded BGR frame for the shared-memory path
     reference: np.ndarray | None = None  # the mask this image gets alone on an idle server
     refusal: str | None = None  # the phrase its error must contain
 
@@ -120,7 +122,8 @@ class Load:
             self.worst_changed_fraction = max(self.worst_changed_fraction, changed)
 
 
-def run_load(url: str, schedule: list[Request], concurrency: int, seconds: float) -> Load:
+def run_load(url: str, schedule: list[Request], concurrency: int, seconds: float,
+             shared_memory: bool = False) -> Load:
     """``concurrency`` threads each keeping one request in flight through one shared client.
 
     One client (one gRPC channel) for all threads, as tritonclient advises: a client per thread
@@ -130,7 +133,7 @@ def run_load(url: str, schedule: list[Request], concurrency: int, seconds: float
     from skyseg_client import SkySegClient, SkySegError
 
     load, stop = Load(), time.monotonic() + seconds
-    client = SkySegClient(url, max_in_flight=concurrency)
+    client = SkySegClient(url, max_in_flight=concurrency, shared_memory=shared_memory)
 
     def worker(offset: int) -> None:
         i = offset
@@ -153,23 +156,24 @@ def run_load(url: str, schedule: list[Request], concurrency: int, seconds: float
     return load
 
 
-def with_references(url: str, images: list[tuple[str, bytes]]) -> list[Request]:
+def with_references(url: str, images: list[tuple[str, bytes | np.ndarray]],
+                    shared_memory: bool = False) -> list[Request]:
     """Each good image with the mask it gets alone: under load it must come back the same."""
     from skyseg_client import SkySegClient
 
-    with SkySegClient(url, max_in_flight=1) as client:
+    with SkySegClient(url, max_in_flight=1, shared_memory=shared_memory) as client:
         return [Request(label, payload, reference=client.segment(payload)) for label, payload in images]
 
 
-def interleave(goods: list[Request], bad_every: int) -> list[Request]:
-    """Every ``bad_every``-th upload a refusal, rotating through the kinds; 0 sends only good images."""
+def interleave(goods: list[Request], bad_every: int, jpeg: bytes) -> list[Request]:
+    """Every ``bad_every``-th upload a refusal (made from ``jpeg``), rotating through the kinds; 0: none."""
     if bad_every == 0:
         return list(goods)
     if bad_every < 2:
         raise ValueError(f"--bad-every must be 0 (none) or at least 2, not {bad_every}")
     from skyseg.hostile_inputs import refusals
 
-    bads = [Request(f"bad: {r.name}", r.payload, refusal=r.phrase) for r in refusals(goods[0].payload)]
+    bads = [Request(f"bad: {r.name}", r.payload, refusal=r.phrase) for r in refusals(jpeg)]
     schedule: list[Request] = []
     for n, good in enumerate(goods * len(bads), start=1):  # long enough for every kind to come round
         schedule.append(good)
@@ -198,20 +202,36 @@ def growth_pct(before: dict[str, int], after: dict[str, int]) -> dict[str, float
     return {k: 100.0 * (after.get(k, 0) - v) / max(v, 1) for k, v in before.items()}
 
 
+def registered_regions(url: str) -> int:
+    import tritonclient.grpc as grpcclient
+
+    return len(grpcclient.InferenceServerClient(url).get_system_shared_memory_status().regions)
+
+
 def soak(url: str, server_pid: int, images: list[tuple[str, bytes]], concurrency: int, seconds: float,
-         warmup_s: float = 30.0, bad_every: int = 0, sample_s: float = 30.0) -> dict:
-    schedule = interleave(with_references(url, images), bad_every)
-    run_load(url, schedule, 2 * concurrency, warmup_s)  # full batches: shared memory at its high-water mark
+         warmup_s: float = 30.0, bad_every: int = 0, sample_s: float = 30.0, shared_memory: bool = False) -> dict:
+    """``shared_memory`` sends the good images as decoded frames through the client's shared memory
+    (the raw entry point); the bad uploads stay bytes, through the same client."""
+    import cv2
+
+    goods = [(label, cv2.imdecode(np.frombuffer(jpeg, np.uint8), cv2.IMREAD_COLOR) if shared_memory else jpeg)
+             for label, jpeg in images]
+    schedule = interleave(with_references(url, goods, shared_memory), bad_every, images[0][1])
+    # full batches first: the Python backend's shared memory reaches its high-water mark
+    run_load(url, schedule, 2 * concurrency, warmup_s, shared_memory)
     outcome: dict[str, Load] = {}
-    work = threading.Thread(target=lambda: outcome.update(load=run_load(url, schedule, concurrency, seconds)))
+    work = threading.Thread(target=lambda: outcome.update(load=run_load(url, schedule, concurrency, seconds,
+                                                                        shared_memory)))
     timeline = sample_while(server_pid, work, sample_s)
     load, before, after = outcome["load"], timeline[0][1], timeline[-1][1]
     middle = min(timeline, key=lambda sample: abs(sample[0] - seconds / 2))[1]
-    return {"seconds": seconds, "concurrency": concurrency, "requests_ok": load.ok, "errors": len(load.errors),
+    return {"seconds": seconds, "concurrency": concurrency, "path": "raw frames, shared memory" if shared_memory
+            else "JPEG bytes", "requests_ok": load.ok, "errors": len(load.errors),
             "first_errors": load.errors[:5], "throughput": load.ok / seconds,
             "bad_every": bad_every, "refused": load.refused, "wrong_refusals": len(load.wrong_refusals),
             "first_wrong_refusals": load.wrong_refusals[:5],
             "masks_changed_under_load": load.changed_masks, "worst_changed_fraction": load.worst_changed_fraction,
+            "regions_left_registered": registered_regions(url),
             "p50_ms": 1000 * float(np.percentile(load.latencies, 50)) if load.latencies else None,
             "p99_ms": 1000 * float(np.percentile(load.latencies, 99)) if load.latencies else None,
             "rss_kib_start": before, "rss_kib_end": after, "rss_growth_pct": growth_pct(before, after),
@@ -242,13 +262,14 @@ def plot_memory(result: dict, path: Path) -> None:
 
 
 def report(result: dict) -> str:
-    lines = [f"{result['requests_ok']} good requests in {result['seconds']:.0f} s at concurrency {result['concurrency']} "
+    lines = [f"{result['path']}: {result['requests_ok']} good requests in {result['seconds']:.0f} s at concurrency {result['concurrency']} "
              f"({result['throughput']:.1f}/s), errors {result['errors']}, p50 {result['p50_ms']:.0f} ms, "
              f"p99 {result['p99_ms']:.0f} ms",
              f"bad uploads (every {result['bad_every']}th): {result['refused']} refused naming the problem, "
              f"{result['wrong_refusals']} served or refused for another reason",
              f"masks that differ from the image's mask on an idle server: {result['masks_changed_under_load']} "
-             f"(worst {100 * result['worst_changed_fraction']:.3f}% of its pixels)",
+             f"(worst {100 * result['worst_changed_fraction']:.3f}% of its pixels); shared-memory regions left "
+             f"registered on the server: {result['regions_left_registered']}",
              "", "| process | RSS start MiB | RSS end MiB | growth | growth in the second half |", "|---|---:|---:|---:|---:|"]
     for name, start in result["rss_kib_start"].items():
         end = result["rss_kib_end"].get(name, 0)
@@ -294,10 +315,11 @@ def verdict(result: dict) -> tuple[bool, str]:
     """Pass on what production needs; total RSS growth is reported, not judged (see below)."""
     late = max(result["rss_growth_second_half_pct"].values())
     passed = (result["errors"] == 0 and result["wrong_refusals"] == 0 and result["masks_changed_under_load"] == 0
-              and late < 2 and result["server_ready_after"])
+              and result["regions_left_registered"] == 0 and late < 2 and result["server_ready_after"])
     return passed, (f"{'PASS' if passed else 'FAIL'}: good requests failed {result['errors']} (must be 0), bad uploads "
                     f"not refused by name {result['wrong_refusals']} (must be 0), masks changed under load "
-                    f"{result['masks_changed_under_load']} (must be 0), largest RSS growth of any process in the "
+                    f"{result['masks_changed_under_load']} (must be 0), shared-memory regions left registered "
+                    f"{result['regions_left_registered']} (must be 0), largest RSS growth of any process in the "
                     f"second half {late:+.1f}% (must be < 2%), server ready after: {result['server_ready_after']}")
 
 
@@ -310,6 +332,8 @@ def main(argv: list[str] | None = None) -> int:
                    help="comma-separated WxH (or 'native') the images cycle through")
     p.add_argument("--bad-every", type=int, default=25,
                    help="every Nth upload is a bad one the server must refuse by name (0: none)")
+    p.add_argument("--shared-memory", action="store_true",
+                   help="send the good images as decoded frames through system shared memory (the video path)")
     p.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "soak.json")
     args = p.parse_args(argv)
     from skyseg.serving import TritonServer, free_port
@@ -319,7 +343,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {args.duration:.0f} s at concurrency {args.concurrency}; inputs: {source}; {bad}", flush=True)
     with TritonServer(http_port=free_port(), grpc_port=free_port(), metrics_port=free_port()) as server:
         result = soak(server.grpc_url, server.process.pid, images, args.concurrency, args.duration,
-                      bad_every=args.bad_every)
+                      bad_every=args.bad_every, shared_memory=args.shared_memory)
         result["server_ready_after"] = server.is_ready()
     result["inputs"] = source
     print(report(result))
