@@ -27,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -122,9 +123,10 @@ class Load:
             self.worst_changed_fraction = max(self.worst_changed_fraction, changed)
 
 
-def run_load(url: str, schedule: list[Request], concurrency: int, seconds: float,
+def run_load(url: str, uploads: Sequence[Request | bytes | np.ndarray], concurrency: int, seconds: float,
              shared_memory: bool = False) -> Load:
-    """``concurrency`` threads each keeping one request in flight through one shared client.
+    """``concurrency`` threads each keeping one request in flight through one shared client, cycling
+    through ``uploads`` (the soak's schedule, or plain images as the other benchmarks send them).
 
     One client (one gRPC channel) for all threads, as tritonclient advises: a client per thread
     cost 1.5-1.75 core-ms per 1080p request on the 2 cores the server shares, one shared 1.25-1.3
@@ -132,6 +134,7 @@ def run_load(url: str, schedule: list[Request], concurrency: int, seconds: float
     """
     from skyseg_client import SkySegClient, SkySegError
 
+    schedule = [u if isinstance(u, Request) else Request(f"image {n}", u) for n, u in enumerate(uploads)]
     load, stop = Load(), time.monotonic() + seconds
     client = SkySegClient(url, max_in_flight=concurrency, shared_memory=shared_memory)
 
