@@ -147,6 +147,8 @@ def run_load(url: str, uploads: Sequence[Request | bytes | np.ndarray], concurre
                 outcome: object = client.segment(request.payload)
             except SkySegError as exc:
                 outcome = exc
+            except Exception as exc:  # noqa: BLE001 - the client's contract is SkySegError: count it, not kill the thread
+                outcome = RuntimeError(f"unexpected {type(exc).__name__} from the client: {exc}")
             load.record(request, outcome, time.perf_counter() - start)
             i += concurrency
 

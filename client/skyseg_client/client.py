@@ -41,7 +41,8 @@ class SkySegClient:
     tritonclient's HTTP client runs on gevent and is not thread-safe: one per thread there.
 
     ``shared_memory=True`` sends numpy frames and receives their masks through system shared
-    memory (a server on this host only, one URL): no frame bytes cross the socket.
+    memory (a server on this host only, one URL): no frame bytes cross the socket. Over gRPC such
+    a client too may be shared by threads, with frames of different sizes (a pool of regions each).
     """
 
     def __init__(self, url: str | Sequence[str] | None = None, protocol: str = "grpc",
