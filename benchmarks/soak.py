@@ -284,40 +284,29 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def parse_size(text: str) -> tuple[int, int] | None:
-    if text == "native":
-        return None
-    width, height = (int(v) for v in text.lower().split("x"))
-    return width, height
-
-
 def load_images(pattern: str, count: int = 32, sizes: tuple[str, ...] = ("native",)) -> tuple[list[tuple[str, bytes]], str]:
-    """(label, JPEG bytes) for ``count`` images, cycling through ``sizes`` so batches mix canvas shapes."""
-    import cv2
+    """(label, JPEG bytes) for ``count`` images, cycling through ``sizes`` (WxH or 'native') so batches
+    mix canvas shapes; read and re-encoded as the other benchmarks do (``benchmarks.perf_analyzer``)."""
+    from benchmarks import perf_analyzer as pa
 
-    paths = sorted(glob.glob(pattern))[:count]
+    paths = pa.find_images(pattern, count)
     if paths:
-        frames = [(Path(p).stem, cv2.imread(p)) for p in paths]
+        originals: list[tuple[str, Path | bytes]] = [(p.stem, p) for p in paths]
         source = f"{len(paths)} JPEGs from {pattern}"
     else:
         from skyseg.samples import render_scene
 
-        frames = [(f"scene{i}", render_scene(480, 360, seed=i)) for i in range(count)]
+        originals = [(f"scene{i}", pa.encode_jpeg(render_scene(480, 360, seed=i))) for i in range(count)]
         source = f"{count} GENERATED scenes ({pattern} absent)"
     images = []
-    for n, (name, frame) in enumerate(frames):
-        size = parse_size(sizes[n % len(sizes)])
-        if size is None and paths:
-            images.append((name, Path(paths[n]).read_bytes()))
-            continue
-        frame = frame if size is None else cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        label = name if size is None else f"{name} at {size[0]}x{size[1]}"
-        images.append((label, cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, 90])[1].tobytes()))
+    for n, (name, original) in enumerate(originals):
+        size = pa._size(None if sizes[n % len(sizes)] == "native" else sizes[n % len(sizes)])
+        images.append((name if size is None else f"{name} at {size[0]}x{size[1]}", pa.image_bytes(original, size)))
     return images, f"{source}, sizes {', '.join(sizes)}"
 
 
 def verdict(result: dict) -> tuple[bool, str]:
-    """Pass on what production needs; total RSS growth is reported, not judged (see below)."""
+    """Pass on what production needs; RSS growth from the start is reported, not judged (``sample_while``)."""
     late = max(result["rss_growth_second_half_pct"].values())
     passed = (result["errors"] == 0 and result["wrong_refusals"] == 0 and result["masks_changed_under_load"] == 0
               and result["regions_left_registered"] == 0 and late < 2 and result["server_ready_after"])

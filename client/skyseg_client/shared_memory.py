@@ -24,8 +24,10 @@ from . import protocol
 
 
 class _Slot:
-    def __init__(self, client, prefix: str, index: int, frame_bytes: int, mask_bytes: int) -> None:
+    def __init__(self, client, prefix: str, index: int, shape: tuple[int, ...]) -> None:
         self.frame_name, self.mask_name = f"{prefix}_frame{index}", f"{prefix}_mask{index}"
+        self.shape = shape  #: the frame size its pool serves
+        frame_bytes, mask_bytes = int(np.prod(shape)), shape[0] * protocol.packed_width(shape[1])
         self.frame_bytes, self.mask_bytes = frame_bytes, mask_bytes
         self.busy = False  #: a request holds it (set and cleared under FrameRing's lock)
         self.frame = shm.create_shared_memory_region(self.frame_name, f"/{self.frame_name}", frame_bytes)
@@ -115,9 +117,7 @@ class FrameRing:
                     return
                 self._generation += 1  # fresh names: retired regions may stay registered a while
                 prefix = f"{self._prefix}_g{self._generation}"
-            h, w = shape[:2]
-            slots = [_Slot(self._client, prefix, i, int(np.prod(shape)), h * protocol.packed_width(w))
-                     for i in range(self._count)]
+            slots = [_Slot(self._client, prefix, i, shape) for i in range(self._count)]
             with self._changed:
                 self._pools[shape], self._free[shape] = slots, list(slots)
                 self._last_used[shape] = time.monotonic()
@@ -125,9 +125,8 @@ class FrameRing:
     def _release(self, slot: _Slot) -> None:
         with self._changed:
             slot.busy = False
-            for shape, pool in self._pools.items():
-                if slot in pool:  # not retired meanwhile
-                    self._free[shape].append(slot)
+            if slot in self._pools.get(slot.shape, ()):  # not retired meanwhile
+                self._free[slot.shape].append(slot)
             self._changed.notify_all()
 
     def _retire_unused(self, unused_for_s: float) -> None:
