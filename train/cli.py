@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 DEFAULT_SHARED = Path("../shared/data")
+DEFAULT_TEACHER = Path("../shared/teachers/sky_u2netp/sky_u2netp.onnx")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -21,6 +22,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     group.add_argument("--masks", nargs=3, metavar=("IMAGES", "MASKS", "NAME"),
                        help="a folder of images and same-stem binary masks, written as NAME")
     p.set_defaults(func=_prepare)
+
+    p = subparsers.add_parser("pseudo-label", help="soft sky labels from a teacher ONNX model (cached, resumable)")
+    p.add_argument("folders", nargs="+", type=Path, help="image folders, searched recursively")
+    p.add_argument("--teacher", type=Path, default=DEFAULT_TEACHER, help=f"teacher ONNX model (default {DEFAULT_TEACHER})")
+    p.add_argument("--out", type=Path, default=Path("data/pseudo"),
+                   help="output root: prob/ and confidence/ PNGs mirroring each folder (default data/pseudo)")
+    p.add_argument("--batch", type=int, default=8)
+    p.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
+    p.add_argument("--score", type=Path, metavar="MASKS",
+                   help="instead of labelling: score the labels under --out against human labels "
+                        "(a converted split's masks/ folder) and print the teacher's IoU")
+    p.set_defaults(func=_pseudo_label)
 
     p = subparsers.add_parser("train", help="train a model with MMEngine (resumes from WORK_DIR)")
     p.add_argument("config", nargs="?", type=Path, help="MMSeg config (default: the shipped one)")
@@ -42,6 +55,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, help="config whose training splits are carried (default: the GPU recipe)")
     p.add_argument("--data-root", type=Path, default=Path("data/sky"))
     p.add_argument("--max-images", type=int, help="at most this many images per split (a smaller bundle)")
+    p.add_argument("--max-images-of", nargs="+", default=[], metavar="SPLIT=N",
+                   help="at most N images of SPLIT, spread evenly over it (e.g. idd_train=350)")
+    p.add_argument("--quality", type=int, default=85, help="JPEG quality of the carried images (default 85)")
+    p.add_argument("--max-side", type=int, help="shrink larger images (and their labels) to this many pixels")
     p.set_defaults(func=_device_bundle)
 
 
@@ -66,6 +83,18 @@ def _prepare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _pseudo_label(args: argparse.Namespace) -> int:
+    from . import pseudo_label
+
+    if args.score:
+        counts = pseudo_label.score_against_labels(args.out / "prob", args.score)
+        print(json.dumps({k: v for k, v in counts.as_dict().items() if not k.startswith("per_image")}, indent=2))
+        return 0
+    result = pseudo_label.label_folders(args.teacher, args.folders, args.out, args.batch, args.threads)
+    print(", ".join(f"{v} {k}" for k, v in result.items()), f"-> {args.out}")
+    return 0
+
+
 def _train(args: argparse.Namespace) -> int:
     from .runner import DEFAULT_CONFIG, train
 
@@ -76,9 +105,20 @@ def _train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _split_caps(items: list[str]) -> dict[str, int]:
+    caps = {}
+    for item in items:
+        name, sep, count = item.partition("=")
+        if not sep or not count.isdigit():
+            raise SystemExit(f"--max-images-of takes SPLIT=N, got {item!r}")
+        caps[name] = int(count)
+    return caps
+
+
 def _device_bundle(args: argparse.Namespace) -> int:
     from .device_bundle import GPU_CONFIG, bundle
 
-    bundle(args.out, args.config or GPU_CONFIG, args.data_root, args.max_images)
+    bundle(args.out, args.config or GPU_CONFIG, args.data_root, args.max_images, quality=args.quality,
+           max_side=args.max_side, max_images_of=_split_caps(args.max_images_of))
     print("then: run `bash train/device_train.sh` on the device with .device carried (train/EXPERIMENTS.md)")
     return 0
