@@ -236,3 +236,21 @@ def test_against_pairs_images_by_name_not_position(tmp_path):
     for name in ("other", "older"):  # other images; a baseline written without per-image counts
         row = next(line for line in table.splitlines() if f"| {name} |" in line)
         assert "not in the baseline with the same images" in row
+
+
+def test_photo_summary_reads_each_photo_with_sky_on_its_own():
+    """A missed small sky counts as a missed photo even where a big sky keeps the pooled IoU high;
+    images with under 1% sky are not photos with sky."""
+    counts = SkyCounts()
+    big = np.zeros((100, 100), np.uint8)
+    big[:60] = 1
+    counts.add(big.astype(bool), big, name="big")              # IoU 1
+    small = np.zeros((100, 100), np.uint8)
+    small[:5] = 1
+    counts.add(np.zeros((100, 100), bool), small, name="missed")  # IoU 0
+    speck = np.zeros((100, 100), np.uint8)
+    speck[0, :50] = 1                                          # 0.5% sky: not a sky photo
+    counts.add(np.zeros((100, 100), bool), speck, name="speck")
+    summary = counts.photo_summary()
+    assert summary == {"sky_photos": 2, "mean_photo_iou": 50.0, "photos_at_90_pct": 50.0, "photos_under_50": 1}
+    assert counts.iou > 0.9

@@ -104,16 +104,24 @@ def agreement_table(by_path: dict[str, dict[str, dict]]) -> tuple[str, float]:
 def markdown_table(label: str, results: dict[str, dict[str, float]]) -> str:
     lines = [f"Path: {label}", "", "| dataset | images (with sky) | sky IoU | 95% interval (images resampled) "
              "| sky precision | sky recall (Acc) | pixel acc "
-             "| boundary F1 (3 px) | errors within 3 px of the true boundary | false sky on no-sky images |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| boundary F1 (3 px) | errors within 3 px of the true boundary | false sky on no-sky images "
+             "| photos with sky (>= 1%) | mean per-photo IoU | photos >= 90 | photos < 50 |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         rate = "n/a" if r["false_sky_rate_pct"] is None else f"{r['false_sky_rate_pct']:.2f}% of {r['no_sky_images']}"
         low, high = r["sky_iou_ci95"]
         lines.append(f"| {name} | {r['images']} ({r['sky_images']}) | {r['sky_iou']:.2f} | {low:.2f}-{high:.2f} | "
                      f"{r['sky_precision']:.2f} | "
                      f"{r['sky_recall']:.2f} | {r['pixel_accuracy']:.2f} | {r['boundary_f1']:.3f} | "
-                     f"{r['errors_near_boundary_pct']:.1f}% | {rate} |")
+                     f"{r['errors_near_boundary_pct']:.1f}% | {rate} | {_photo_columns(r)} |")
     return "\n".join(lines)
+
+
+def _photo_columns(r: dict) -> str:
+    """The per-photo figures (absent from JSON files written before they existed)."""
+    if r.get("mean_photo_iou") is None:
+        return f"{r.get('sky_photos', 'n/a')} | n/a | n/a | n/a"
+    return f"{r['sky_photos']} | {r['mean_photo_iou']:.1f} | {r['photos_at_90_pct']:.0f}% | {r['photos_under_50']}"
 
 
 def read_results(path: Path) -> tuple[str, dict[str, dict]]:

@@ -9,6 +9,8 @@ import numpy as np
 from .labels import IGNORE, SKY
 
 BOUNDARY_TOLERANCE_PX = 3
+SKY_PHOTO_SHARE = 0.01  #: an image "has sky" for the per-photo figures when >= 1% of its labelled pixels are sky
+GOOD_PHOTO_IOU, MISSED_PHOTO_IOU = 0.90, 0.50  #: per-photo bars: a good mask, and a missed sky
 BOOTSTRAP_RESAMPLES = 2000  #: image resamples behind every interval; the percentiles move < 0.05 IoU beyond this
 
 
@@ -36,6 +38,8 @@ class SkyCounts:
     per_image: list[tuple[int, int, int]] = field(default_factory=list)
     #: each image's name (its file stem), so that ``--against`` pairs images by name, not position
     names: list[str] = field(default_factory=list)
+    #: each image's labelled (not ignored) pixels: which images hold >= SKY_PHOTO_SHARE sky
+    valid_pixels: list[int] = field(default_factory=list)
     #: boundary F1 counts: predicted / true boundary pixels, and those matched within the tolerance
     pred_boundary: int = 0
     true_boundary: int = 0
@@ -62,6 +66,7 @@ class SkyCounts:
         self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
         self.tn += int(np.count_nonzero(valid)) - tp - fp - fn
         self.per_image.append((tp, fp, fn))
+        self.valid_pixels.append(int(np.count_nonzero(valid)))
         self.names.append(str(len(self.names)) if name is None else name)
         self._add_boundaries(pred_sky, truth, valid)
         if not np.any(truth & valid):
@@ -93,6 +98,19 @@ class SkyCounts:
     def sky_images(self) -> int:
         """Images with labelled sky: what the sky IoU really rests on (ADE20K held-out: 4 of 20)."""
         return sum(1 for tp, _, fn in self.per_image if tp + fn)
+
+    def photo_ious(self) -> list[float]:
+        """Per-image sky IoU of the images with at least SKY_PHOTO_SHARE sky: what a user who
+        tries one photo at a time sees (a pooled IoU hides a missed small sky behind a big one)."""
+        return [tp / (tp + fp + fn) for (tp, fp, fn), pixels in zip(self.per_image, self.valid_pixels)
+                if tp + fn >= SKY_PHOTO_SHARE * pixels and tp + fn > 0]
+
+    def photo_summary(self) -> dict[str, float | int | None]:
+        ious = self.photo_ious()
+        return {"sky_photos": len(ious),
+                "mean_photo_iou": 100 * float(np.mean(ious)) if ious else None,
+                "photos_at_90_pct": 100 * sum(i >= GOOD_PHOTO_IOU for i in ious) / len(ious) if ious else None,
+                "photos_under_50": sum(i < MISSED_PHOTO_IOU for i in ious)}
 
     @property
     def iou(self) -> float:
@@ -139,6 +157,8 @@ class SkyCounts:
                 "false_sky_rate_pct": None if rate is None else 100 * rate,
                 "sky_images": self.sky_images,
                 "sky_iou_ci95": [100 * v for v in bootstrap_iou(self.per_image)],
+                **self.photo_summary(),
+                "per_image_pixels": dict(zip(self.names, self.valid_pixels)),
                 "per_image": {name: list(counts) for name, counts in zip(self.names, self.per_image)}}
 
 
