@@ -85,3 +85,27 @@ def test_held_out_split_is_fixed_and_twenty_percent():
     first = convert_data.held_out(stems)
     assert len(first) == 20
     assert convert_data.held_out(list(reversed(stems))) == first
+
+
+def test_idd_lite_sky_is_six_void_is_ignored_and_stems_keep_the_sequence(tmp_path):
+    root = tmp_path / "idd"
+    for split in ("train", "val"):
+        for seq in ("0", "1"):
+            _image(root / "leftImg8bit" / split / seq / "024541_image.jpg")
+            _label(root / "gtFine" / split / seq / "024541_label.png", np.array([[6, 0], [255, 3]]).repeat(12, 0).repeat(16, 1))
+    counts = convert_data.convert_idd_lite(root, tmp_path / "out")
+    assert counts == {"idd_train": 2, "idd_val": 2}
+    labels = _read(tmp_path / "out" / "idd_train" / "masks" / "1_024541.png")
+    assert labels[0, 0] == SKY and labels[0, -1] == NOT_SKY and labels[-1, 0] == IGNORE and labels[-1, -1] == NOT_SKY
+
+
+def test_sky_free_scene_categories_are_labelled_not_sky_everywhere(tmp_path):
+    _image(tmp_path / "indoor" / "library" / "a.jpg")
+    assert convert_data.convert_no_sky(tmp_path / "indoor", tmp_path / "out", "sun_indoor") == {"sun_indoor": 1}
+    assert (_read(tmp_path / "out" / "sun_indoor" / "masks" / "library_a.png") == NOT_SKY).all()
+
+
+def test_teacher_photos_without_a_label_are_an_error_that_names_the_command(tmp_path):
+    _image(tmp_path / "outdoor" / "ocean" / "a.jpg")
+    with pytest.raises(FileNotFoundError, match="skyseg pseudo-label"):
+        convert_data.convert_pseudo(tmp_path / "outdoor", tmp_path / "prob", tmp_path / "out", "sun_outdoor")

@@ -42,6 +42,8 @@ def test_each_split_is_seen_its_weight_times_per_epoch(tmp_path):
 @pytest.mark.parametrize("weights,problem", [
     (dict(camvid_train=1, camvid_test=1), "camvid_test is held out"),
     (dict(ade20k_sky_heldout=1), "ade20k_sky_heldout is held out"),
+    (dict(sun_outdoor=1, ade20k_dev=1), "ade20k_dev is held out"),
+    (dict(idd_train=1, idd_val=1), "idd_val is held out"),
     (dict(camvid_train=1.5), "whole number"),
     (dict(camvid_train=0), "whole number"),
     (dict(), "names no split"),

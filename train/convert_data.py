@@ -24,6 +24,13 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 CAMVID_SKY, CAMVID_IGNORE = 0, 11
 #: Cityscapes labelIds: 23 is sky; 0 unlabeled, 2 rectification border, 3 out of roi are void.
 CITYSCAPES_SKY, CITYSCAPES_VOID = 23, (0, 2, 3)
+#: IDD-Lite level-1 classes: 6 is sky, 255 void.
+IDD_SKY, IDD_VOID = 6, 255
+#: Teacher labels: sky where the teacher's p >= high, not sky where p < low, ignored between.
+PSEUDO_HIGH, PSEUDO_LOW = 0.7, 0.3
+#: Teacher sky whose region starts below this share of the image height, or lies in its bottom
+#: ``PSEUDO_BOTTOM`` share, is ignored: surf, snowfields, mist and reflections that it calls sky.
+PSEUDO_TOP_SHARE, PSEUDO_BOTTOM = 0.5, 0.2
 #: ADE20K SceneParsing (ADEChallengeData2016) PNGs: 1..150 are the classes, sky is 3; 0 is "other
 #: objects", which MMSeg's ``reduce_zero_label`` turns into ignore.
 ADE20K_SKY, ADE20K_OTHER = 3, 0
@@ -46,6 +53,34 @@ def cityscapes_labels(label_ids: np.ndarray) -> np.ndarray:
     return out
 
 
+def idd_labels(index: np.ndarray) -> np.ndarray:
+    out = np.where(index == IDD_SKY, SKY, NOT_SKY).astype(np.uint8)
+    out[index == IDD_VOID] = IGNORE
+    return out
+
+
+def pseudo_labels(prob: np.ndarray, high: float = PSEUDO_HIGH, low: float = PSEUDO_LOW) -> np.ndarray:
+    """Training labels from a teacher's sky probability (uint8 0..255): confident pixels only, and
+    only sky that is where sky can be (a region reaching the upper half, above the bottom fifth)."""
+    p = prob.astype(np.float32) / 255.0
+    out = np.full(p.shape, IGNORE, np.uint8)
+    out[p < low] = NOT_SKY
+    out[p >= high] = SKY
+    h = p.shape[0]
+    regions, labels, stats, _ = cv2.connectedComponentsWithStats((p >= 0.5).astype(np.uint8), connectivity=8)
+    for region in range(1, regions):
+        if stats[region, cv2.CC_STAT_TOP] >= PSEUDO_TOP_SHARE * h:
+            out[(labels == region) & (out == SKY)] = IGNORE
+    bottom = out[int(round(h * (1 - PSEUDO_BOTTOM))):]
+    bottom[bottom == SKY] = IGNORE
+    return out
+
+
+def no_sky_labels(image: np.ndarray) -> np.ndarray:
+    """Every pixel not sky: for scenes whose category has none (SUN397 libraries, art galleries)."""
+    return np.full(image.shape[:2], NOT_SKY, np.uint8)
+
+
 def ade20k_labels(index: np.ndarray) -> np.ndarray:
     out = np.where(index == ADE20K_SKY, SKY, NOT_SKY).astype(np.uint8)
     out[index == ADE20K_OTHER] = IGNORE
@@ -62,13 +97,16 @@ def _read_single_channel(path: Path) -> np.ndarray:
 
 
 def write_pairs(pairs: Sequence[tuple[Path, Path]], label_map: LabelMap, out_dir: Path,
-                desc: str) -> int:
+                desc: str, stem: Callable[[Path], str] | None = None,
+                read_label: Callable[[Path], np.ndarray] | None = None) -> int:
     """Write (image, source label) pairs to ``out_dir`` in the common format; returns the count."""
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     (out_dir / "masks").mkdir(parents=True, exist_ok=True)
+    name_of = stem or (lambda image: image.stem.replace("_leftImg8bit", ""))
+    read = read_label or _read_single_channel
     for image_path, label_path in tqdm(pairs, desc=desc, unit="img", leave=False):
-        stem = image_path.stem.replace("_leftImg8bit", "")
-        target = out_dir / "images" / f"{stem}.jpg"
+        stem_ = name_of(image_path)
+        target = out_dir / "images" / f"{stem_}.jpg"
         if image_path.suffix.lower() in (".jpg", ".jpeg"):
             shutil.copyfile(image_path, target)
         else:
@@ -76,8 +114,8 @@ def write_pairs(pairs: Sequence[tuple[Path, Path]], label_map: LabelMap, out_dir
             if image is None:
                 raise ValueError(f"cannot read image {image_path}")
             cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-        labels = label_map(_read_single_channel(label_path))
-        cv2.imwrite(str(out_dir / "masks" / f"{stem}.png"), labels)
+        labels = label_map(read(label_path))
+        cv2.imwrite(str(out_dir / "masks" / f"{stem_}.png"), labels)
     return len(pairs)
 
 
@@ -150,11 +188,82 @@ def convert_ade20k(root: Path, out_root: Path,
             for split in splits}
 
 
-def prepare_shared(shared_data: Path, out_root: Path) -> dict[str, int]:
-    """Convert the project's shared data folder; 20% of cityscapes_sky and ade20k_sky are held out."""
+def convert_idd_lite(root: Path, out_root: Path) -> dict[str, int]:
+    """IDD-Lite: ``leftImg8bit/<split>/<seq>/<id>_image.jpg`` with ``gtFine/<split>/<seq>/<id>_label.png``.
+    Stems become ``<seq>_<id>`` (ids repeat across sequences). ``idd_val`` is evaluation only."""
+    counts = {}
+    for split, name in (("train", "idd_train"), ("val", "idd_val")):
+        pairs = []
+        for label in sorted((root / "gtFine" / split).glob("*/*_label.png"), key=lambda p: (int(p.parent.name), p.name)):
+            image = root / "leftImg8bit" / split / label.parent.name / label.name.replace("_label.png", "_image.jpg")
+            if not image.exists():
+                raise FileNotFoundError(f"no image {image} for label {label}")
+            pairs.append((image, label))
+        if not pairs:
+            raise FileNotFoundError(f"no labels under {root / 'gtFine' / split}")
+        counts[name] = write_pairs(pairs, idd_labels, out_root / name, name,
+                                   stem=lambda image: f"{image.parent.name}_{image.stem.replace('_image', '')}")
+    return counts
+
+
+def convert_pseudo(images: Path, probs: Path, out_root: Path, name: str,
+                   exclude: Sequence[str] = ()) -> dict[str, int]:
+    """Photos labelled by ``skyseg pseudo-label`` (``probs`` mirrors ``images``) -> ``name``;
+    subfolders named in ``exclude`` are left out."""
+    pairs = [(image, probs / image.relative_to(images).with_suffix(".png"))
+             for image in sorted(images.rglob("*"))
+             if image.suffix.lower() in IMAGE_SUFFIXES and not set(image.relative_to(images).parts[:-1]) & set(exclude)]
+    missing = [str(p) for _, p in pairs if not p.exists()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} photos under {images} have no teacher label (first: {missing[0]}); "
+                                f"run `skyseg pseudo-label {images}` first")
+    return {name: write_pairs(pairs, pseudo_labels, out_root / name, name, stem=_scene_stem)}
+
+
+def convert_no_sky(images: Path, out_root: Path, name: str) -> dict[str, int]:
+    """Photos of sky-free scene categories: every pixel not sky, no teacher needed."""
+    pairs = [(image, image) for image in sorted(images.rglob("*")) if image.suffix.lower() in IMAGE_SUFFIXES]
+    return {name: write_pairs(pairs, no_sky_labels, out_root / name, name, stem=_scene_stem,
+                              read_label=lambda p: cv2.imread(str(p), cv2.IMREAD_COLOR))}
+
+
+def _scene_stem(image: Path) -> str:
+    """``<scene>_<file stem>``: SUN photos keep their scene in the name (for the contact sheets)."""
+    return f"{image.parent.name}_{image.stem}"
+
+
+#: SUN397 photos labelled by the teacher. The campus photos are left out of training: their
+#: source states no licence ("development only, never redistribute", ../shared/data/README.md).
+SUN_UNLICENSED = ("campus_centerforarts", "campus_commons", "campus_crosbyhall", "campus_hayeshall",
+                  "campus_healthsciencelibrary", "campus_lasalle", "campus_studentunion")
+
+
+def prepare_shared(shared_data: Path, out_root: Path, pseudo: Path | None = Path("data/pseudo/sun")) -> dict[str, int]:
+    """Convert the project's shared data folder; 20% of cityscapes_sky and ade20k_sky are held out,
+    ``ade20k_sky/dev`` is written as ``ade20k_dev`` (choosing only), IDD-Lite's val as ``idd_val``.
+    With ``pseudo`` (``skyseg pseudo-label``'s output for ``sun_unlabelled``), the SUN photos too."""
     counts = convert_camvid(shared_data / "camvid", out_root)
     for name in ("cityscapes_sky", "ade20k_sky"):
         split = shared_data / name / "train"
         counts.update(convert_binary_folder(split / "images", split / "masks", out_root, name,
                                             heldout_fraction=0.2))
+    dev = shared_data / "ade20k_sky" / "dev"
+    if dev.is_dir():
+        counts.update(convert_binary_folder(dev / "images", dev / "masks", out_root, "ade20k_dev"))
+    if (shared_data / "idd_lite").is_dir():
+        counts.update(convert_idd_lite(shared_data / "idd_lite", out_root))
+    sun = shared_data / "sun_unlabelled"
+    if sun.is_dir():
+        counts.update(convert_no_sky(sun / "indoor", out_root, "sun_indoor"))
+        if pseudo is not None and (pseudo / "prob").is_dir():
+            counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_outdoor",
+                                         exclude=SUN_UNLICENSED))
+            counts.update(convert_pseudo(sun / "mixed", pseudo / "prob" / "mixed", out_root, "sun_mixed"))
+            # measured only (E18), never in a shipped recipe: the photos' licence is unknown
+            counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_campus",
+                                         exclude=[d.name for d in (sun / "outdoor").iterdir()
+                                                  if d.is_dir() and d.name not in SUN_UNLICENSED]))
+        else:
+            print(f"no teacher labels in {pseudo}: sun_outdoor / sun_mixed not written "
+                  f"(run `skyseg pseudo-label {sun / 'outdoor'} {sun / 'mixed'} --out {pseudo}`)")
     return counts

@@ -9,7 +9,7 @@ from mmseg.registry import DATASETS
 from .labels import CLASSES
 
 #: splits no training config may name: CamVid test and the fixed 20% of the other sets
-HELD_OUT = ("camvid_test",)
+HELD_OUT = ("camvid_test", "ade20k_dev", "idd_val")
 HELD_OUT_SUFFIX = "_heldout"
 
 
