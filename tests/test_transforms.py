@@ -90,3 +90,39 @@ def test_ignore_near_sky_drops_only_the_not_sky_label_bordering_the_sky_of_the_n
     np.testing.assert_array_equal(other["gt_seg_map"], label)
     with pytest.raises(ValueError, match="width"):
         TRANSFORMS.build(dict(type="IgnoreNearSky", width=0))
+
+
+def _recolor(**kwargs):
+    load_config(DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb16-distil-recolor_sky-384x512-gpu.py")
+    from mmseg.registry import TRANSFORMS
+
+    return TRANSFORMS.build(dict(type="SkyRecolor", **kwargs))
+
+
+@pytest.mark.parametrize("look", ["blue", "dusk", "sunset", "night", "overcast"])
+def test_sky_recolor_repaints_only_the_labelled_sky_and_keeps_its_texture(look):
+    image, sky = _scene()
+    clouds = image.copy()
+    clouds[10:20, 20:60][sky[10:20, 20:60] == 1] = 250  # a bright cloud in the sky
+    out = _recolor(prob=1.0, looks=(look,))(dict(img=clouds.copy(), gt_seg_map=sky.copy()))
+    assert (out["gt_seg_map"] == sky).all()
+    ground = sky == 0
+    assert (out["img"][ground] == clouds[ground]).all()
+    assert np.abs(out["img"][sky == 1].astype(int) - clouds[sky == 1]).mean() > 5
+    grey = cv2.cvtColor(out["img"], cv2.COLOR_BGR2GRAY).astype(int)
+    cloud = np.zeros_like(sky, bool)
+    cloud[10:20, 20:60] = sky[10:20, 20:60] == 1
+    assert grey[cloud].mean() > grey[(sky == 1) & ~cloud].mean()  # the cloud stays brighter than its sky
+
+
+def test_sky_recolor_with_probability_zero_or_no_sky_changes_nothing():
+    image, sky = _scene()
+    out = _recolor(prob=0.0)(dict(img=image.copy(), gt_seg_map=sky.copy()))
+    assert (out["img"] == image).all()
+    out = _recolor(prob=1.0)(dict(img=image.copy(), gt_seg_map=np.zeros_like(sky)))
+    assert (out["img"] == image).all()
+
+
+def test_sky_recolor_names_an_unknown_look():
+    with pytest.raises(ValueError, match="looks must name"):
+        _recolor(looks=("aurora",))

@@ -107,3 +107,71 @@ class IgnoreNearSky(BaseTransform):
 
     def __repr__(self) -> str:
         return f"{self.__class__.__name__}(width={self.width}, splits={self.splits})"
+
+
+#: Sky looks to recolour into, each a (zenith, horizon) pair of Lab colours (OpenCV's 8-bit Lab:
+#: L 0..255, a and b centred on 128): clear blue, dusk, sunset, night, and a flat overcast grey.
+SKY_LOOKS = {
+    "blue": ((150, 135, 75), (225, 126, 115)),
+    "dusk": ((70, 145, 95), (170, 150, 175)),
+    "sunset": ((120, 160, 170), (215, 140, 200)),
+    "night": ((25, 130, 105), (60, 132, 118)),
+    "overcast": ((200, 128, 126), (225, 128, 128)),
+}
+
+
+@TRANSFORMS.register_module()
+class SkyRecolor(BaseTransform):
+    """Repaint the labelled sky in another sky's colours, keeping its texture and its real boundary.
+
+    The served network learned sky from CamVid's and Cityscapes' overcast grey and misses blue,
+    dusk and sunset skies (issue: "Sky on every outdoor photo"). Here the sky's own lightness
+    variation (clouds, gradients) is kept around a new vertical Lab gradient from zenith to horizon,
+    and the new colour is blended in through a slightly blurred matte of the sky label, so the
+    seam is the photo's own edge, not a hard cut-out that a network could learn as a cue. Only
+    ``prob`` of the images are changed; labels never are. Apply before PhotoMetricDistortion.
+    """
+
+    def __init__(self, prob: float = 0.3, looks: tuple[str, ...] = tuple(SKY_LOOKS), texture: float = 0.8,
+                 feather: float = 1.5, min_sky: float = 0.02) -> None:
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"prob must be within [0, 1], got {prob}")
+        unknown = set(looks) - set(SKY_LOOKS)
+        if unknown or not looks:
+            raise ValueError(f"looks must name some of {sorted(SKY_LOOKS)}, got {looks}")
+        self.prob, self.looks, self.texture, self.feather, self.min_sky = prob, tuple(looks), texture, feather, min_sky
+
+    def transform(self, results: dict) -> dict:
+        rng = np.random.default_rng(np.random.randint(2**31))  # follows MMEngine's seeded global state
+        if rng.random() >= self.prob or "gt_seg_map" not in results:
+            return results
+        sky = results["gt_seg_map"] == SKY
+        if sky.mean() < self.min_sky:
+            return results
+        results["img"] = recolor_sky(results["img"], sky, SKY_LOOKS[self.looks[rng.integers(len(self.looks))]],
+                                     self.texture, self.feather, rng)
+        return results
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(prob={self.prob}, looks={self.looks}, texture={self.texture})"
+
+
+def recolor_sky(bgr: np.ndarray, sky: np.ndarray, look: tuple, texture: float, feather: float,
+                rng: np.random.Generator) -> np.ndarray:
+    """``bgr`` with its ``sky`` pixels repainted in ``look`` (zenith, horizon Lab), texture kept."""
+    lab = cv2.cvtColor(bgr, cv2.COLOR_BGR2LAB).astype(np.float32)
+    rows = np.nonzero(sky.any(axis=1))[0]
+    top, bottom = rows[0], rows[-1] + 1
+    t = np.clip((np.arange(lab.shape[0], dtype=np.float32) - top) / max(bottom - top, 1), 0, 1)[:, None, None]
+    zenith, horizon = (np.float32(c) + rng.normal(0, 6, 3).astype(np.float32) for c in look)
+    gradient = zenith * (1 - t) + horizon * t  # [H, 1, 3]
+    lightness = lab[..., 0]
+    detail = lightness - lightness[sky].mean()
+    new = np.broadcast_to(gradient, lab.shape).copy()
+    new[..., 0] += texture * detail
+    new[..., 1:] += 0.3 * (lab[..., 1:] - lab[..., 1:][sky].mean(axis=0))  # keep a little of the clouds' tint
+    painted = cv2.cvtColor(np.clip(new, 0, 255).astype(np.uint8), cv2.COLOR_LAB2BGR).astype(np.float32)
+    matte = cv2.GaussianBlur(sky.astype(np.float32), (0, 0), feather)[..., None] * sky[..., None]
+    out = bgr.copy()  # blended in BGR: pixels outside the sky keep their exact bytes
+    out[sky] = np.clip(bgr[sky] * (1 - matte[sky]) + painted[sky] * matte[sky], 0, 255).astype(np.uint8)
+    return out
