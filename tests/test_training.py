@@ -190,3 +190,20 @@ def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny_run, tmp_path):
     train(config, work_dir, max_iters=4)
     assert "resumed epoch: 0, iter: 1" in _logs(work_dir)
     assert (work_dir / "iter_4.pth").exists()
+
+
+def test_timed_poly_schedule_completes_on_time_and_ends_at_the_floor(tiny_run, tmp_path):
+    """TimedPolyLR: a schedule over wall time ends the run itself (max_iters is far away), with a
+    checkpoint, the last learning rate near eta_min, and the rate falling along the way."""
+    config, _ = tiny_run
+    work_dir = tmp_path / "timed"
+    train(config, work_dir, options={
+        "param_scheduler": None, "train_cfg.max_iters": 100000, "optim_wrapper.optimizer.lr": 0.05,
+        "custom_hooks": [dict(type="TimedPolyLR", seconds=4.0, eta_min=1e-5)],
+        "default_hooks.checkpoint.interval": 100000})
+    checkpoint = (work_dir / "last_checkpoint").read_text().strip()
+    assert "timed schedule of 4 s complete at iteration" in _logs(work_dir)
+    rates = [float(line.split(" lr: ")[1].split()[0]) for line in _logs(work_dir).splitlines() if " lr: " in line]
+    assert len(rates) >= 3 and rates[-1] < rates[len(rates) // 2] and rates[-1] < 0.01
+    iters = int(checkpoint.rsplit("iter_", 1)[1].split(".")[0])
+    assert 2 < iters < 100000

@@ -63,3 +63,49 @@ class TimeBudgetHook(Hook):
         runner.logger.info(f"time budget of {self.seconds:.0f} s spent: stopped at iteration "
                            f"{runner.iter + 1} of {runner.max_iters}, saved {filename}; run again to resume")
         runner.train_loop.stop_training = True
+
+
+@HOOKS.register_module()
+class TimedPolyLR(Hook):
+    """A poly learning-rate schedule over wall time instead of iterations, ending the run on time.
+
+    On a leased GPU the iterations a budget buys are unknown until it runs (data loading or the GPU
+    may bound them); an iteration-based schedule cut short by a time limit ends at a high learning
+    rate. This one sets ``lr = initial * warmup(f) * (1 - f) ** power`` with ``f`` the share of
+    ``seconds`` spent, so the schedule always completes, then saves a checkpoint and stops. The
+    time spent is kept in the message hub, so a resumed run continues the same schedule. Use it
+    with ``param_scheduler = None`` and a ``max_iters`` larger than the budget can reach.
+    """
+
+    priority = "LOWEST"
+
+    def __init__(self, seconds: float, power: float = 0.9, warmup: float = 0.03, eta_min: float = 1e-5) -> None:
+        if seconds <= 0:
+            raise ValueError(f"TimedPolyLR needs a positive number of seconds, got {seconds}")
+        self.seconds, self.power, self.warmup, self.eta_min = float(seconds), power, warmup, eta_min
+        self._start, self._spent_before = 0.0, 0.0
+
+    def before_train(self, runner) -> None:
+        self._start = time.monotonic()
+        self._spent_before = float(runner.message_hub.get_info("timed_poly_spent", 0.0))
+        for group in runner.optim_wrapper.optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+
+    def _fraction(self) -> float:
+        return min((self._spent_before + time.monotonic() - self._start) / self.seconds, 1.0)
+
+    def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
+        f = self._fraction()
+        scale = (1 - f) ** self.power * min(1.0, 0.1 + 0.9 * f / self.warmup if self.warmup else 1.0)
+        for group in runner.optim_wrapper.optimizer.param_groups:
+            group["lr"] = self.eta_min + (group["initial_lr"] - self.eta_min) * scale
+
+    def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
+        runner.message_hub.update_info("timed_poly_spent", self._spent_before + time.monotonic() - self._start)
+        if self._fraction() < 1.0:
+            return
+        filename = f"iter_{runner.iter + 1}.pth"
+        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
+        Path(runner.work_dir, "last_checkpoint").write_text(str(Path(runner.work_dir, filename)))
+        runner.logger.info(f"timed schedule of {self.seconds:.0f} s complete at iteration {runner.iter + 1}; saved {filename}")
+        runner.train_loop.stop_training = True
