@@ -65,11 +65,17 @@ def training_splits(cfg) -> list[str]:
 
 
 def copy_splits(data_root: Path, splits: Iterable[str], out: Path, quality: int = JPEG_QUALITY,
-                max_images: int | None = None) -> int:
-    """Images re-encoded at ``quality`` (the training resizes them anyway), masks copied byte for byte."""
+                max_images: int | None = None, max_side: int | None = None,
+                max_images_of: dict[str, int] | None = None) -> int:
+    """Images re-encoded at ``quality`` (the training resizes them anyway), masks copied byte for
+    byte; with ``max_side``, larger pairs are first shrunk to it (area for the image, nearest for
+    the labels), which the training's RandomResize undoes at no cost to what it samples."""
     pairs = []
     for split in splits:
-        images = sorted((data_root / split / "images").glob("*.jpg"))[:max_images]
+        images = sorted((data_root / split / "images").glob("*.jpg"))
+        cap = (max_images_of or {}).get(split, max_images)
+        if cap is not None and cap < len(images):  # an even spread over the split, not its first files
+            images = [images[round(i * len(images) / cap)] for i in range(cap)]
         if not images:
             raise FileNotFoundError(f"no images in {data_root / split / 'images'}; run `skyseg prepare-data`")
         pairs += [(split, image) for image in images]
@@ -77,8 +83,16 @@ def copy_splits(data_root: Path, splits: Iterable[str], out: Path, quality: int 
         (out / split / "images").mkdir(parents=True, exist_ok=True)
         (out / split / "masks").mkdir(parents=True, exist_ok=True)
         rgb = cv2.imread(str(image), cv2.IMREAD_COLOR)
+        mask = data_root / split / "masks" / f"{image.stem}.png"
+        scale = max_side / max(rgb.shape[:2]) if max_side else 1.0
+        if scale < 1:
+            size = (round(rgb.shape[1] * scale), round(rgb.shape[0] * scale))
+            rgb = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+            labels = cv2.resize(cv2.imread(str(mask), cv2.IMREAD_UNCHANGED), size, interpolation=cv2.INTER_NEAREST)
+            cv2.imwrite(str(out / split / "masks" / mask.name), labels)
+        else:
+            shutil.copyfile(mask, out / split / "masks" / mask.name)
         cv2.imwrite(str(out / split / "images" / image.name), rgb, [cv2.IMWRITE_JPEG_QUALITY, quality])
-        shutil.copyfile(data_root / split / "masks" / f"{image.stem}.png", out / split / "masks" / f"{image.stem}.png")
     return len(pairs)
 
 
@@ -97,7 +111,8 @@ def tracked_bytes(repo: Path) -> int:
 
 
 def bundle(out: Path, config: Path = GPU_CONFIG, data_root: Path = Path("data/sky"),
-           max_images: int | None = None, repo: Path = Path(".")) -> dict:
+           max_images: int | None = None, repo: Path = Path("."), quality: int = JPEG_QUALITY,
+           max_side: int | None = None, max_images_of: dict[str, int] | None = None) -> dict:
     """Write ``out`` (wheels/, data/sky/, manifest.json); fail if it and the tree exceed the carry limit."""
     from .runner import load_config
 
@@ -106,9 +121,9 @@ def bundle(out: Path, config: Path = GPU_CONFIG, data_root: Path = Path("data/sk
     requirements = pinned_requirements()
     wheels = download_wheels(out / "wheels", requirements)
     splits = training_splits(load_config(config))
-    images = copy_splits(data_root, splits, out / "data" / "sky", max_images=max_images)
+    images = copy_splits(data_root, splits, out / "data" / "sky", quality, max_images, max_side, max_images_of)
     manifest = {"config": str(config), "requirements": requirements, "splits": splits, "images": images,
-                "jpeg_quality": JPEG_QUALITY, "bundle_bytes": folder_bytes(out), "tree_bytes": tracked_bytes(repo)}
+                "jpeg_quality": quality, "max_side": max_side, "max_images_of": max_images_of, "bundle_bytes": folder_bytes(out), "tree_bytes": tracked_bytes(repo)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     carried = manifest["bundle_bytes"] + manifest["tree_bytes"]
     print(f"{out}: {len(wheels)} wheels, {images} images of {', '.join(splits)}; "
