@@ -29,6 +29,13 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--no-simplify", action="store_true")
     p.set_defaults(func=_export)
 
+    p = subparsers.add_parser("interpolate", help="weights between a start network and its fine-tuned one (WiSE-FT)")
+    p.add_argument("start", type=Path, help="the checkpoint the fine-tuning started from")
+    p.add_argument("finetuned", type=Path, help="the fine-tuned checkpoint")
+    p.add_argument("--alpha", type=float, required=True, help="share of the fine-tuned weights (1 = finetuned)")
+    p.add_argument("--out", type=Path, required=True, help="inference checkpoint to write")
+    p.set_defaults(func=_interpolate)
+
 
 DEFAULT_INT8 = DEFAULT_ONNX.with_name(INT8_ONNX_FILE)
 #: Training images only; the teacher-labelled outdoor photos bring the blue, dusk and sunset skies
@@ -172,6 +179,13 @@ def parity_images(pattern: str, count: int = 8) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     return [rng.integers(0, 256, (rng.integers(64, 700), rng.integers(64, 900), 3), dtype=np.uint8)
             for _ in range(count)]
+
+
+def _interpolate(args: argparse.Namespace) -> int:
+    from .network import interpolate_weights
+
+    print(f"wrote {interpolate_weights(args.start, args.finetuned, args.alpha, args.out)}")
+    return 0
 
 
 def _export(args: argparse.Namespace) -> int:

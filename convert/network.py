@@ -55,3 +55,22 @@ def save_inference_checkpoint(checkpoint: str | Path, out: str | Path, meta: dic
     out.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"state_dict": load_state_dict(checkpoint), "meta": meta}, out)
     return out
+
+
+def interpolate_weights(start: str | Path, finetuned: str | Path, alpha: float, out: str | Path) -> Path:
+    """``alpha * finetuned + (1 - alpha) * start`` for every float tensor (WiSE-FT, Wortsman et al.
+    2022): a fine-tuned network pulled back towards the one it started from keeps most of what it
+    learned and less of what it forgot (train/EXPERIMENTS.md, E16b + WiSE). Integer buffers
+    (BatchNorm's batch counters) come from ``finetuned``."""
+    if not 0.0 <= alpha <= 1.0:
+        raise ValueError(f"alpha must be within [0, 1], got {alpha}")
+    a, b = load_state_dict(start), load_state_dict(finetuned)
+    if set(a) != set(b) or any(a[k].shape != b[k].shape for k in a):
+        differ = sorted(set(a) ^ set(b)) or [k for k in a if a[k].shape != b[k].shape]
+        raise ValueError(f"{start} and {finetuned} are not the same network (first difference: {differ[0]})")
+    state = {k: alpha * b[k] + (1 - alpha) * a[k] if b[k].is_floating_point() else b[k] for k in b}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    meta = {"interpolated": {"start": str(start), "finetuned": str(finetuned), "alpha": alpha}}
+    torch.save({"state_dict": state, "meta": meta}, out)
+    return out

@@ -207,3 +207,24 @@ def test_timed_poly_schedule_completes_on_time_and_ends_at_the_floor(tiny_run, t
     assert len(rates) >= 3 and rates[-1] < rates[len(rates) // 2] and rates[-1] < 0.01
     iters = int(checkpoint.rsplit("iter_", 1)[1].split(".")[0])
     assert 2 < iters < 100000
+
+
+def test_interpolated_weights_lie_between_the_start_and_the_fine_tuned_network(tiny_run, tmp_path):
+    """``skyseg interpolate`` (WiSE-FT): alpha 0 is the start, 1 the fine-tuned, 0.5 their mean;
+    a checkpoint of another network is refused by name."""
+    from skyseg.convert.network import interpolate_weights, load_state_dict
+
+    _, work_dir = tiny_run
+    start, tuned = load_state_dict(work_dir / "iter_2.pth"), load_state_dict(work_dir / "iter_4.pth")
+    for alpha in (0.0, 0.5, 1.0):
+        out = load_state_dict(interpolate_weights(work_dir / "iter_2.pth", work_dir / "iter_4.pth", alpha,
+                                                  tmp_path / f"{alpha}.pth"))
+        for key, value in out.items():
+            if value.is_floating_point():
+                assert torch.allclose(value, alpha * tuned[key] + (1 - alpha) * start[key], atol=1e-6), key
+    moved = [k for k in start if start[k].is_floating_point() and not torch.equal(start[k], tuned[k])]
+    assert moved  # the two checkpoints differ, so the check above could fail
+    other = tmp_path / "other.pth"
+    torch.save({"state_dict": {k: v for k, v in tuned.items() if k != moved[0]}}, other)
+    with pytest.raises(ValueError, match="not the same network"):
+        interpolate_weights(work_dir / "iter_2.pth", other, 0.5, tmp_path / "x.pth")
