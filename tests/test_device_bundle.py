@@ -60,7 +60,8 @@ def test_device_script_installs_offline_and_trains_from_the_bundle(tiny_bundle):
     build_network(config, tmp / "out" / CHECKPOINT_NAME)  # strict load: backbone + decode head, no aux heads
 
 
-def test_device_script_names_a_missing_bundle(tmp_path):
+@pytest.mark.parametrize("script", [["train/device_train.sh"], ["train/device_pair.sh", "10", "a.py", "b.py"]])
+def test_device_script_names_a_missing_bundle(tmp_path, script):
     env = dict(os.environ, SKYSEG_DEVICE_BUNDLE=str(tmp_path / "absent"))
-    done = subprocess.run(["bash", "train/device_train.sh"], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
+    done = subprocess.run(["bash", *script], cwd=REPO_ROOT, env=env, capture_output=True, text=True)
     assert done.returncode == 2 and "run `skyseg device-bundle`" in done.stderr

@@ -9,14 +9,8 @@
 set -euo pipefail
 seconds=$1
 shift
-bundle=${SKYSEG_DEVICE_BUNDLE:-.device}
-deps=${SKYSEG_DEVICE_DEPS:-/tmp/skyseg-deps}
-out=${OUT:-out/device}
-python=${PYTHON:-python3}
-test -d "$bundle/wheels" || { echo "no $bundle/wheels: run \`skyseg device-bundle\` here and carry $bundle" >&2; exit 2; }
-"$python" -m pip install -q --disable-pip-version-check --no-deps --no-index --no-build-isolation \
-    --target "$deps" --upgrade "$bundle"/wheels/*.whl . ./client
-export PYTHONPATH="$deps${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
+source "$(dirname "$0")/device_env.sh"
+export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>/dev/null || true
 pids=()
 for config in "$@"; do

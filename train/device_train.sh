@@ -10,14 +10,7 @@
 set -euo pipefail
 budget=${1:-480}
 shift || true
-bundle=${SKYSEG_DEVICE_BUNDLE:-.device}
-deps=${SKYSEG_DEVICE_DEPS:-/tmp/skyseg-deps}
-out=${OUT:-out/device}
-python=${PYTHON:-python3}
-test -d "$bundle/wheels" || { echo "no $bundle/wheels: run \`skyseg device-bundle\` here and carry $bundle" >&2; exit 2; }
-"$python" -m pip install -q --disable-pip-version-check --no-deps --no-index --no-build-isolation \
-    --target "$deps" --upgrade "$bundle"/wheels/*.whl . ./client
-export PYTHONPATH="$deps${PYTHONPATH:+:$PYTHONPATH}"
+source "$(dirname "$0")/device_env.sh"
 # -P: the repository root must not shadow the installed package (its skyseg/ lacks train/, convert/).
 "$python" -P -c 'import mmseg, skyseg, torch; print("mmseg", mmseg.__version__, "from", mmseg.__file__, "| torch", torch.__version__, "| cuda", torch.cuda.is_available())'
 exec "$python" -P -m skyseg.train.device_bundle run --data-root "$bundle/data/sky" --out "$out" --time-limit "$budget" "$@"
