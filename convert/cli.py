@@ -14,6 +14,9 @@ from .repository import INT8_ONNX_FILE, ONNX_FILE, SOURCE_REPOSITORY, ServingOpt
 
 log = logging.getLogger("skyseg.convert")
 DEFAULT_ONNX = SOURCE_REPOSITORY / "bisenetv2" / "1" / ONNX_FILE
+#: Where export and quantize write unless told otherwise: never the committed repository, whose
+#: model is replaced only by an explicit ``--out model_repository/bisenetv2/1/...``.
+WORK_EXPORT = Path("work_dirs/export")
 DEFAULT_PARITY_IMAGES = "../shared/data/camvid/test/*.jpg"
 
 
@@ -21,7 +24,9 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("export", help="export a checkpoint to ONNX and check parity with PyTorch")
     p.add_argument("checkpoint", type=Path, help="training or inference checkpoint (.pth)")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    p.add_argument("--out", type=Path, default=DEFAULT_ONNX, help=f"ONNX file (default {DEFAULT_ONNX})")
+    p.add_argument("--out", type=Path, default=WORK_EXPORT / ONNX_FILE,
+                   help=f"ONNX file (default {WORK_EXPORT / ONNX_FILE}; the shipped default changes only with "
+                        f"--out {DEFAULT_ONNX.relative_to(DEFAULT_ONNX.parents[3])})")
     p.add_argument("--inference-checkpoint", type=Path,
                    help="also write a weights-only checkpoint (no optimizer state) here")
     p.add_argument("--parity-images", default=DEFAULT_PARITY_IMAGES,
@@ -47,8 +52,8 @@ DEFAULT_CALIBRATION = ["data/sky/camvid_train/images/*.jpg", "data/sky/cityscape
 
 def register_quantize(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("quantize", help="INT8 ONNX (static QDQ) calibrated on training images")
-    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX)
-    p.add_argument("--out", type=Path, default=DEFAULT_INT8)
+    p.add_argument("--onnx", type=Path, default=WORK_EXPORT / ONNX_FILE, help="the FP32 model (default: export's)")
+    p.add_argument("--out", type=Path, help=f"INT8 file (default: {INT8_ONNX_FILE} beside --onnx)")
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     p.add_argument("--calibration", nargs="+", default=DEFAULT_CALIBRATION,
                    help="globs of training images (never the evaluation sets)")
@@ -74,7 +79,7 @@ def _quantize(args: argparse.Namespace) -> int:
     from .quantize import quantize_int8
 
     images = calibration_images(args.calibration, args.count)
-    out = quantize_int8(args.onnx, args.out, images, Contract.from_config_file(args.config),
+    out = quantize_int8(args.onnx, args.out or args.onnx.with_name(INT8_ONNX_FILE), images, Contract.from_config_file(args.config),
                         keep_depthwise_fp32=not args.quantize_depthwise)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), calibrated on {len(images)} images")
     return 0

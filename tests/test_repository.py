@@ -127,3 +127,23 @@ def test_int8_precision_switches_only_the_onnx_file(tmp_path):
 def test_onnx_carries_the_same_contract_as_the_training_config():
     onnx = SOURCE_REPOSITORY / "bisenetv2/1/model.onnx"
     assert Contract.from_onnx(onnx) == Contract.from_config_file(DEFAULT_CONFIG)
+
+
+def test_export_and_quantize_write_a_work_folder_unless_told_to_publish():
+    """Issue: `skyseg export` without --out overwrote the committed model. Defaults now point at a
+    work folder; the committed repository changes only when its path is given."""
+    import argparse
+
+    from skyseg.convert.cli import DEFAULT_ONNX, register_export, register_quantize
+
+    parser = argparse.ArgumentParser()
+    sub = parser.add_subparsers()
+    register_export(sub)
+    register_quantize(sub)
+    committed = DEFAULT_ONNX.parent.resolve()
+    export = parser.parse_args(["export", "x.pth"])
+    quantize = parser.parse_args(["quantize"])
+    assert committed not in export.out.resolve().parents and committed not in quantize.onnx.resolve().parents
+    assert quantize.out is None  # beside --onnx, i.e. the work folder too
+    published = parser.parse_args(["export", "x.pth", "--out", str(DEFAULT_ONNX)])
+    assert published.out == DEFAULT_ONNX
