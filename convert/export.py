@@ -36,14 +36,3 @@ def export_onnx(net: LogitsNet, contract: Contract, out: str | Path, simplify: b
     onnx.checker.check_model(model)
     onnx.save(model, str(out))
     return out
-
-
-def output_shape(onnx_path: str | Path) -> tuple[int, int, int]:
-    """(classes, h, w) of the logits, read from the file so configs follow the real model;
-    -1 for a dynamic h or w (the canvas follows each image's aspect)."""
-    graph = onnx.load(str(onnx_path), load_external_data=False).graph
-    (output,) = [o for o in graph.output if o.name == MODEL_OUTPUT]
-    dims = [d.dim_value if d.HasField("dim_value") else -1 for d in output.type.tensor_type.shape.dim][1:]
-    if len(dims) != 3 or dims[0] <= 0:
-        raise ValueError(f"{onnx_path}: expected logits [batch, C, h, w] with a static C, got {dims}")
-    return tuple(dims)  # type: ignore[return-value]

@@ -15,7 +15,7 @@ from google.protobuf import text_format
 from tritonclient.grpc import model_config_pb2 as mc
 
 from skyseg import contract as c
-from skyseg.contract import Contract
+from skyseg.contract import MODEL_OUTPUT, Contract
 
 from .tensorrt_plan import PLAN_FILE  # built on the GPU host at start-up: plans are per GPU and TensorRT
 
@@ -188,13 +188,24 @@ def _place(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
+def output_shape(onnx_path: str | Path) -> tuple[int, int, int]:
+    """(classes, h, w) of the logits, read from the file so configs follow the real model;
+    -1 for a dynamic h or w (the canvas follows each image's aspect)."""
+    import onnx
+
+    graph = onnx.load(str(onnx_path), load_external_data=False).graph
+    (output,) = [o for o in graph.output if o.name == MODEL_OUTPUT]
+    dims = [d.dim_value if d.HasField("dim_value") else -1 for d in output.type.tensor_type.shape.dim][1:]
+    if len(dims) != 3 or dims[0] <= 0:
+        raise ValueError(f"{onnx_path}: expected logits [batch, C, h, w] with a static C, got {dims}")
+    return tuple(dims)  # type: ignore[return-value]
+
+
 def build_repository(contract: Contract, onnx_path: Path, out: Path,
                      opts: ServingOptions = ServingOptions(), target: str = "cpu",
                      int8_onnx: Path | None = None) -> list[Path]:
     """Write a repository. ``target="gpu"`` ships the ONNX model as the plan's source; the plan
     itself is built where it runs. ``int8_onnx`` makes the CPU step run the INT8 model."""
-    from .export import output_shape
-
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     if int8_onnx is not None and target != "cpu":

@@ -147,3 +147,18 @@ def test_export_and_quantize_write_a_work_folder_unless_told_to_publish():
     assert quantize.out is None  # beside --onnx, i.e. the work folder too
     published = parser.parse_args(["export", "x.pth", "--out", str(DEFAULT_ONNX)])
     assert published.out == DEFAULT_ONNX
+
+
+def test_build_repo_imports_neither_torch_nor_openmmlab(tmp_path):
+    """The serving image has no torch (issue 24): the Dockerfile's build-repo line must not need it.
+    Run in a fresh interpreter, so nothing imported by other tests can hide an import."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom skyseg_client.cli import main\n"
+            f"rc = main(['build-repo', '--target', 'gpu', '--contract-from-onnx', '--out', {str(tmp_path / 'gpu')!r}])\n"
+            "print(rc, sorted(m for m in ('torch', 'mmseg', 'mmengine', 'mmcv') if m in sys.modules))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == "0 []"
+    assert (tmp_path / "gpu" / "bisenetv2" / "config.pbtxt").exists()

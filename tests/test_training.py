@@ -72,7 +72,8 @@ def test_training_writes_checkpoints_and_resumes(tiny_run):
 
 def test_export_matches_pytorch_and_drops_auxiliary_heads(tiny_run, tmp_path):
     from skyseg.convert.cli import parity_images
-    from skyseg.convert.export import export_onnx, output_shape
+    from skyseg.convert.export import export_onnx
+    from skyseg.convert.repository import output_shape
     from skyseg.convert.network import build_network, load_state_dict, save_inference_checkpoint
     from skyseg.convert.parity import check_parity
 
