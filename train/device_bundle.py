@@ -123,7 +123,8 @@ def bundle(out: Path, config: Path = GPU_CONFIG, data_root: Path = Path("data/sk
     splits = training_splits(load_config(config))
     images = copy_splits(data_root, splits, out / "data" / "sky", quality, max_images, max_side, max_images_of)
     manifest = {"config": str(config), "requirements": requirements, "splits": splits, "images": images,
-                "jpeg_quality": quality, "max_side": max_side, "max_images_of": max_images_of, "bundle_bytes": folder_bytes(out), "tree_bytes": tracked_bytes(repo)}
+                "jpeg_quality": quality, "max_side": max_side, "max_images_of": max_images_of,
+                "bundle_bytes": folder_bytes(out), "tree_bytes": tracked_bytes(repo)}
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2))
     carried = manifest["bundle_bytes"] + manifest["tree_bytes"]
     print(f"{out}: {len(wheels)} wheels, {images} images of {', '.join(splits)}; "

@@ -32,6 +32,22 @@ class SkySegProgressBarHook(Hook):
             self._bar.close()
 
 
+def _clock() -> float:
+    """TimedPolyLR's time source (a test replaces it to run the schedule without real waiting)."""
+    return time.monotonic()
+
+
+def stop_with_checkpoint(runner) -> str:
+    """End the loop after this iteration with a checkpoint that ``last_checkpoint`` names, so the
+    same command resumes there; returns its file name."""
+    filename = f"iter_{runner.iter + 1}.pth"
+    # by_epoch=False: the meta's iter is iter + 1, as MMEngine's CheckpointHook saves it
+    runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
+    Path(runner.work_dir, "last_checkpoint").write_text(str(Path(runner.work_dir, filename)))
+    runner.train_loop.stop_training = True
+    return filename
+
+
 @HOOKS.register_module()
 class TimeBudgetHook(Hook):
     """Stop training after ``seconds`` of wall time with a checkpoint to resume from.
@@ -56,13 +72,9 @@ class TimeBudgetHook(Hook):
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if time.monotonic() - self._start < self.seconds or runner.iter + 1 >= runner.max_iters:
             return
-        filename = f"iter_{runner.iter + 1}.pth"
-        # by_epoch=False: the meta's iter is iter + 1, as MMEngine's CheckpointHook saves it
-        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
-        Path(runner.work_dir, "last_checkpoint").write_text(str(Path(runner.work_dir, filename)))
+        filename = stop_with_checkpoint(runner)
         runner.logger.info(f"time budget of {self.seconds:.0f} s spent: stopped at iteration "
                            f"{runner.iter + 1} of {runner.max_iters}, saved {filename}; run again to resume")
-        runner.train_loop.stop_training = True
 
 
 @HOOKS.register_module()
@@ -73,7 +85,8 @@ class TimedPolyLR(Hook):
     may bound them); an iteration-based schedule cut short by a time limit ends at a high learning
     rate. This one sets ``lr = initial * warmup(f) * (1 - f) ** power`` with ``f`` the share of
     ``seconds`` spent, so the schedule always completes, then saves a checkpoint and stops. The
-    time spent is kept in the message hub, so a resumed run continues the same schedule. Use it
+    time spent is kept in the message hub (saved in each checkpoint), so a resumed run continues the
+    same schedule. Use it
     with ``param_scheduler = None`` and a ``max_iters`` larger than the budget can reach.
     """
 
@@ -86,13 +99,13 @@ class TimedPolyLR(Hook):
         self._start, self._spent_before = 0.0, 0.0
 
     def before_train(self, runner) -> None:
-        self._start = time.monotonic()
+        self._start = _clock()
         self._spent_before = float(runner.message_hub.get_info("timed_poly_spent", 0.0))
         for group in runner.optim_wrapper.optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
 
     def _fraction(self) -> float:
-        return min((self._spent_before + time.monotonic() - self._start) / self.seconds, 1.0)
+        return min((self._spent_before + _clock() - self._start) / self.seconds, 1.0)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         f = self._fraction()
@@ -101,11 +114,9 @@ class TimedPolyLR(Hook):
             group["lr"] = self.eta_min + (group["initial_lr"] - self.eta_min) * scale
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        runner.message_hub.update_info("timed_poly_spent", self._spent_before + time.monotonic() - self._start)
+        runner.message_hub.update_info("timed_poly_spent", self._spent_before + _clock() - self._start)
         if self._fraction() < 1.0:
             return
-        filename = f"iter_{runner.iter + 1}.pth"
-        runner.save_checkpoint(runner.work_dir, filename, by_epoch=False)
-        Path(runner.work_dir, "last_checkpoint").write_text(str(Path(runner.work_dir, filename)))
-        runner.logger.info(f"timed schedule of {self.seconds:.0f} s complete at iteration {runner.iter + 1}; saved {filename}")
-        runner.train_loop.stop_training = True
+        filename = stop_with_checkpoint(runner)
+        runner.logger.info(f"timed schedule of {self.seconds:.0f} s complete at iteration {runner.iter + 1}; "
+                           f"saved {filename}")
