@@ -79,8 +79,8 @@ def _quantize(args: argparse.Namespace) -> int:
     from .quantize import quantize_int8
 
     images = calibration_images(args.calibration, args.count)
-    out = quantize_int8(args.onnx, args.out or args.onnx.with_name(INT8_ONNX_FILE), images, Contract.from_config_file(args.config),
-                        keep_depthwise_fp32=not args.quantize_depthwise)
+    out = quantize_int8(args.onnx, args.out or args.onnx.with_name(INT8_ONNX_FILE), images,
+                        Contract.from_config_file(args.config), keep_depthwise_fp32=not args.quantize_depthwise)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), calibrated on {len(images)} images")
     return 0
 

@@ -96,17 +96,25 @@ def _read_single_channel(path: Path) -> np.ndarray:
     return mask
 
 
+def _source_stem(image: Path) -> str:
+    """The file stem, without Cityscapes' ``_leftImg8bit`` suffix."""
+    return image.stem.replace("_leftImg8bit", "")
+
+
+def images_under(folder: Path) -> list[Path]:
+    """Every image below ``folder``, recursively, sorted."""
+    return [p for p in sorted(folder.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+
+
 def write_pairs(pairs: Sequence[tuple[Path, Path]], label_map: LabelMap, out_dir: Path,
-                desc: str, stem: Callable[[Path], str] | None = None,
-                read_label: Callable[[Path], np.ndarray] | None = None) -> int:
+                desc: str, stem_of: Callable[[Path], str] = _source_stem,
+                read_label: Callable[[Path], np.ndarray] = _read_single_channel) -> int:
     """Write (image, source label) pairs to ``out_dir`` in the common format; returns the count."""
     (out_dir / "images").mkdir(parents=True, exist_ok=True)
     (out_dir / "masks").mkdir(parents=True, exist_ok=True)
-    name_of = stem or (lambda image: image.stem.replace("_leftImg8bit", ""))
-    read = read_label or _read_single_channel
     for image_path, label_path in tqdm(pairs, desc=desc, unit="img", leave=False):
-        stem_ = name_of(image_path)
-        target = out_dir / "images" / f"{stem_}.jpg"
+        stem = stem_of(image_path)
+        target = out_dir / "images" / f"{stem}.jpg"
         if image_path.suffix.lower() in (".jpg", ".jpeg"):
             shutil.copyfile(image_path, target)
         else:
@@ -114,8 +122,8 @@ def write_pairs(pairs: Sequence[tuple[Path, Path]], label_map: LabelMap, out_dir
             if image is None:
                 raise ValueError(f"cannot read image {image_path}")
             cv2.imwrite(str(target), image, [cv2.IMWRITE_JPEG_QUALITY, 95])
-        labels = label_map(read(label_path))
-        cv2.imwrite(str(out_dir / "masks" / f"{stem_}.png"), labels)
+        labels = label_map(read_label(label_path))
+        cv2.imwrite(str(out_dir / "masks" / f"{stem}.png"), labels)
     return len(pairs)
 
 
@@ -202,28 +210,27 @@ def convert_idd_lite(root: Path, out_root: Path) -> dict[str, int]:
         if not pairs:
             raise FileNotFoundError(f"no labels under {root / 'gtFine' / split}")
         counts[name] = write_pairs(pairs, idd_labels, out_root / name, name,
-                                   stem=lambda image: f"{image.parent.name}_{image.stem.replace('_image', '')}")
+                                   stem_of=lambda image: f"{image.parent.name}_{image.stem.replace('_image', '')}")
     return counts
 
 
 def convert_pseudo(images: Path, probs: Path, out_root: Path, name: str,
-                   exclude: Sequence[str] = ()) -> dict[str, int]:
-    """Photos labelled by ``skyseg pseudo-label`` (``probs`` mirrors ``images``) -> ``name``;
-    subfolders named in ``exclude`` are left out."""
+                   keep: Callable[[str], bool] = lambda scene: True) -> dict[str, int]:
+    """Photos labelled by ``skyseg pseudo-label`` (``probs`` mirrors ``images``) -> ``name``; only
+    those whose scene (the folder they are in) ``keep`` accepts."""
     pairs = [(image, probs / image.relative_to(images).with_suffix(".png"))
-             for image in sorted(images.rglob("*"))
-             if image.suffix.lower() in IMAGE_SUFFIXES and not set(image.relative_to(images).parts[:-1]) & set(exclude)]
+             for image in images_under(images) if keep(image.parent.name)]
     missing = [str(p) for _, p in pairs if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} photos under {images} have no teacher label (first: {missing[0]}); "
                                 f"run `skyseg pseudo-label {images}` first")
-    return {name: write_pairs(pairs, pseudo_labels, out_root / name, name, stem=_scene_stem)}
+    return {name: write_pairs(pairs, pseudo_labels, out_root / name, name, stem_of=_scene_stem)}
 
 
 def convert_no_sky(images: Path, out_root: Path, name: str) -> dict[str, int]:
     """Photos of sky-free scene categories: every pixel not sky, no teacher needed."""
-    pairs = [(image, image) for image in sorted(images.rglob("*")) if image.suffix.lower() in IMAGE_SUFFIXES]
-    return {name: write_pairs(pairs, no_sky_labels, out_root / name, name, stem=_scene_stem,
+    pairs = [(image, image) for image in images_under(images)]
+    return {name: write_pairs(pairs, no_sky_labels, out_root / name, name, stem_of=_scene_stem,
                               read_label=lambda p: cv2.imread(str(p), cv2.IMREAD_COLOR))}
 
 
@@ -257,12 +264,11 @@ def prepare_shared(shared_data: Path, out_root: Path, pseudo: Path | None = Path
         counts.update(convert_no_sky(sun / "indoor", out_root, "sun_indoor"))
         if pseudo is not None and (pseudo / "prob").is_dir():
             counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_outdoor",
-                                         exclude=SUN_UNLICENSED))
+                                         keep=lambda scene: scene not in SUN_UNLICENSED))
             counts.update(convert_pseudo(sun / "mixed", pseudo / "prob" / "mixed", out_root, "sun_mixed"))
             # measured only (E18), never in a shipped recipe: the photos' licence is unknown
             counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_campus",
-                                         exclude=[d.name for d in (sun / "outdoor").iterdir()
-                                                  if d.is_dir() and d.name not in SUN_UNLICENSED]))
+                                         keep=lambda scene: scene in SUN_UNLICENSED))
         else:
             print(f"no teacher labels in {pseudo}: sun_outdoor / sun_mixed not written "
                   f"(run `skyseg pseudo-label {sun / 'outdoor'} {sun / 'mixed'} --out {pseudo}`)")

@@ -118,9 +118,9 @@ def markdown_table(label: str, results: dict[str, dict[str, float]]) -> str:
 
 
 def _photo_columns(r: dict) -> str:
-    """The per-photo figures (absent from JSON files written before they existed)."""
-    if r.get("mean_photo_iou") is None:
-        return f"{r.get('sky_photos', 'n/a')} | n/a | n/a | n/a"
+    """The per-photo figures; n/a where no image holds >= 1% sky."""
+    if r["mean_photo_iou"] is None:
+        return f"{r['sky_photos']} | n/a | n/a | n/a"
     return f"{r['sky_photos']} | {r['mean_photo_iou']:.1f} | {r['photos_at_90_pct']:.0f}% | {r['photos_under_50']}"
 
 

@@ -64,9 +64,10 @@ class SkyCounts:
         fp = int(np.count_nonzero(pred_sky & ~truth & valid))
         fn = int(np.count_nonzero(~pred_sky & truth & valid))
         self.tp, self.fp, self.fn = self.tp + tp, self.fp + fp, self.fn + fn
-        self.tn += int(np.count_nonzero(valid)) - tp - fp - fn
+        labelled = int(np.count_nonzero(valid))
+        self.tn += labelled - tp - fp - fn
         self.per_image.append((tp, fp, fn))
-        self.valid_pixels.append(int(np.count_nonzero(valid)))
+        self.valid_pixels.append(labelled)
         self.names.append(str(len(self.names)) if name is None else name)
         self._add_boundaries(pred_sky, truth, valid)
         if not np.any(truth & valid):

@@ -22,7 +22,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .convert_data import IMAGE_SUFFIXES
+from .convert_data import images_under
 
 #: The teacher README's recipe: ImageNet statistics (RGB, 0..255), a 320x320 square input.
 TEACHER_SIZE = 320
@@ -68,7 +68,7 @@ def find_images(folders: Iterable[Path]) -> list[tuple[Path, Path]]:
     for root in folders:
         if not root.is_dir():
             raise FileNotFoundError(f"image folder {root} not found")
-        found += [(root, p) for p in sorted(root.rglob("*")) if p.suffix.lower() in IMAGE_SUFFIXES]
+        found += [(root, p) for p in images_under(root)]
     return found
 
 
@@ -144,8 +144,9 @@ def score_against_labels(prob_dir: Path, masks_dir: Path, threshold: float = 0.5
     masks = sorted(masks_dir.glob("*.png"))
     if not masks:
         raise FileNotFoundError(f"no label PNGs in {masks_dir}")
+    probs = {p.name: p for p in prob_dir.rglob("*.png")}  # one walk of the tree, not one per label
     for mask_path in masks:
-        prob_path = next(prob_dir.rglob(mask_path.name), None)
+        prob_path = probs.get(mask_path.name)
         if prob_path is None:
             raise FileNotFoundError(f"no teacher label for {mask_path.name} under {prob_dir}")
         label = cv2.imread(str(mask_path), cv2.IMREAD_GRAYSCALE)
