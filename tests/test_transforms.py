@@ -126,3 +126,49 @@ def test_sky_recolor_with_probability_zero_or_no_sky_changes_nothing():
 def test_sky_recolor_names_an_unknown_look():
     with pytest.raises(ValueError, match="looks must name"):
         _recolor(looks=("aurora",))
+
+
+def _swap(**kwargs):
+    load_config(DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb16-distil-skyswap_sky-384x512-gpu.py")
+    from mmseg.registry import TRANSFORMS
+
+    return TRANSFORMS.build(dict(type="SkySwap", **kwargs))
+
+
+def _sky_source(root, stem, sky_rows_count, colour):
+    """A source photo whose top ``sky_rows_count`` rows are labelled sky and painted ``colour``."""
+    for sub in ("images", "masks"):
+        (root / "sun_outdoor" / sub).mkdir(parents=True, exist_ok=True)
+    image = np.full((80, 120, 3), 40, np.uint8)
+    image[:sky_rows_count] = colour
+    label = np.zeros((80, 120), np.uint8)
+    label[:sky_rows_count] = 1
+    cv2.imwrite(str(root / "sun_outdoor" / "images" / f"{stem}.jpg"), image)
+    cv2.imwrite(str(root / "sun_outdoor" / "masks" / f"{stem}.png"), label)
+
+
+def test_sky_swap_pastes_a_real_sky_inside_the_label_only(tmp_path):
+    _sky_source(tmp_path, "blue", 40, (200, 120, 30))  # BGR: a blue sky
+    image, sky = _scene()
+    target = str(tmp_path / "camvid_train" / "images" / "x.jpg")
+    out = _swap(prob=1.0, splits=("camvid_train",))(dict(img=image.copy(), gt_seg_map=sky.copy(), img_path=target))
+    assert (out["gt_seg_map"] == sky).all()
+    ground = sky == 0
+    assert (out["img"][ground] == image[ground]).all()
+    inner = cv2.erode(sky.astype(np.uint8), np.ones((7, 7), np.uint8)).astype(bool)
+    blue = out["img"][inner].astype(int)
+    assert (np.abs(blue - (200, 120, 30)).max(axis=1) <= 12).mean() > 0.95  # the source's sky, JPEG aside
+
+
+def test_sky_swap_leaves_other_splits_and_sourceless_photos_alone(tmp_path):
+    _sky_source(tmp_path, "shallow", 10, (200, 120, 30))  # too few all-sky rows to cut from
+    image, sky = _scene()
+    swap = _swap(prob=1.0, splits=("camvid_train",), min_rows=24)
+    other = swap(dict(img=image.copy(), gt_seg_map=sky.copy(), img_path=str(tmp_path / "sun_outdoor/images/x.jpg")))
+    assert (other["img"] == image).all()
+    sourceless = swap(dict(img=image.copy(), gt_seg_map=sky.copy(),
+                           img_path=str(tmp_path / "camvid_train/images/x.jpg")))
+    assert (sourceless["img"] == image).all()
+    with pytest.raises(FileNotFoundError, match="no sky photos"):
+        _swap(prob=1.0, sources=("missing",))(dict(img=image.copy(), gt_seg_map=sky.copy(),
+                                                   img_path=str(tmp_path / "camvid_train/images/x.jpg")))

@@ -175,3 +175,100 @@ def recolor_sky(bgr: np.ndarray, sky: np.ndarray, look: tuple, texture: float, f
     out = bgr.copy()  # blended in BGR: pixels outside the sky keep their exact bytes
     out[sky] = np.clip(bgr[sky] * (1 - matte[sky]) + painted[sky] * matte[sky], 0, 255).astype(np.uint8)
     return out
+
+
+@TRANSFORMS.register_module()
+class SkySwap(BaseTransform):
+    """Replace the labelled sky of a street frame with a real sky cut from a teacher-labelled photo.
+
+    The human-labelled sets show overcast grey over streets; the teacher-labelled photos show blue,
+    dusk and sunset skies over sea, fields and mountains, never beside a building. Pasting the
+    second into the first (inside the human label, through a slightly feathered matte, so the seam
+    is the photo's own edge) shows real sky textures next to facades, poles and crowns: the misses
+    that remain on everyday photos (train/EXPERIMENTS.md, E19). Sources are the top rows of a
+    source split's images whose label is sky across ``min_row_sky`` of each row; the source split
+    sits beside the target's under the same data root (``<root>/<split>/{images,masks}``). Only
+    ``prob`` of the ``splits`` images change; labels never do. Apply before PhotoMetricDistortion.
+    """
+
+    def __init__(self, prob: float = 0.3, sources: tuple[str, ...] = ("sun_outdoor",),
+                 splits: tuple[str, ...] = (), min_rows: int = 24, min_row_sky: float = 0.95,
+                 feather: float = 1.5, min_sky: float = 0.02, tries: int = 4) -> None:
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"prob must be within [0, 1], got {prob}")
+        if not sources:
+            raise ValueError("sources must name at least one split of sky photos")
+        self.prob, self.sources, self.splits = prob, tuple(sources), tuple(splits)
+        self.min_rows, self.min_row_sky, self.feather = int(min_rows), float(min_row_sky), float(feather)
+        self.min_sky, self.tries = float(min_sky), int(tries)
+        self._pool: dict[Path, list[tuple[Path, Path]]] = {}  # data root -> (image, label) pairs
+
+    def _pairs(self, root: Path) -> list[tuple[Path, Path]]:
+        """The sources' image/label pairs under ``root``, listed once per worker."""
+        if root not in self._pool:
+            pairs = []
+            for split in self.sources:
+                for label in sorted((root / split / "masks").glob("*.png")):
+                    image = root / split / "images" / f"{label.stem}.jpg"
+                    if image.is_file():
+                        pairs.append((image, label))
+            if not pairs:
+                raise FileNotFoundError(f"SkySwap found no sky photos in {[str(root / s) for s in self.sources]}")
+            self._pool[root] = pairs
+        return self._pool[root]
+
+    def _sky_strip(self, rng: np.random.Generator, root: Path) -> np.ndarray | None:
+        """The all-sky top rows of a random source photo, or None after ``tries`` without one."""
+        pairs = self._pairs(root)
+        for _ in range(self.tries):
+            image, label = pairs[rng.integers(len(pairs))]
+            rows = sky_rows(cv2.imread(str(label), cv2.IMREAD_UNCHANGED) == SKY, self.min_row_sky)
+            if rows >= self.min_rows:
+                bgr = cv2.imread(str(image), cv2.IMREAD_COLOR)
+                if bgr is not None:
+                    return bgr[:rows]
+        return None
+
+    def transform(self, results: dict) -> dict:
+        rng = np.random.default_rng(np.random.randint(2**31))  # follows MMEngine's seeded global state
+        path = Path(results.get("img_path", ""))
+        if rng.random() >= self.prob or "gt_seg_map" not in results:
+            return results
+        if self.splits and path.parent.parent.name not in self.splits:
+            return results
+        sky = results["gt_seg_map"] == SKY
+        if sky.mean() < self.min_sky:
+            return results
+        strip = self._sky_strip(rng, path.parent.parent.parent)
+        if strip is not None:
+            results["img"] = paste_sky(results["img"], sky, strip, self.feather, rng)
+        return results
+
+    def __repr__(self) -> str:
+        return f"{self.__class__.__name__}(prob={self.prob}, sources={self.sources}, splits={self.splits})"
+
+
+def sky_rows(sky: np.ndarray, min_row_sky: float) -> int:
+    """How many rows from the top are each at least ``min_row_sky`` sky."""
+    full = sky.mean(axis=1) >= min_row_sky
+    return int(np.argmin(full)) if not full.all() else len(full)
+
+
+def paste_sky(bgr: np.ndarray, sky: np.ndarray, strip: np.ndarray, feather: float,
+              rng: np.random.Generator) -> np.ndarray:
+    """``bgr`` with ``strip`` scaled to cover the bounding box of ``sky`` and blended into it."""
+    rows, cols = np.nonzero(sky.any(axis=1))[0], np.nonzero(sky.any(axis=0))[0]
+    top, bottom, left, right = rows[0], rows[-1] + 1, cols[0], cols[-1] + 1
+    h, w = bottom - top, right - left
+    scale = max(h / strip.shape[0], w / strip.shape[1])
+    size = (max(w, int(np.ceil(strip.shape[1] * scale))), max(h, int(np.ceil(strip.shape[0] * scale))))
+    cover = cv2.resize(strip, size, interpolation=cv2.INTER_LINEAR)
+    if rng.random() < 0.5:
+        cover = cover[:, ::-1]
+    y, x = rng.integers(size[1] - h + 1), rng.integers(size[0] - w + 1)
+    canvas = bgr.astype(np.float32)
+    canvas[top:bottom, left:right] = cover[y:y + h, x:x + w]
+    matte = cv2.GaussianBlur(sky.astype(np.float32), (0, 0), feather)[..., None] * sky[..., None]
+    out = bgr.copy()  # pixels outside the sky keep their exact bytes
+    out[sky] = np.clip(bgr[sky] * (1 - matte[sky]) + canvas[sky] * matte[sky], 0, 255).astype(np.uint8)
+    return out
