@@ -26,9 +26,9 @@ import shlex
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Sequence
+from typing import Callable, Iterator, Sequence
 
 import cv2
 import numpy as np
@@ -139,9 +139,9 @@ def mmseg_predictor(model, sky_index: int):
 
 def served_tensors(files: Sequence[Path], contract) -> list[np.ndarray]:
     """The tensors the server's preprocess would build for these images (same canvas)."""
-    from skyseg import ops
+    from skyseg import pipeline
 
-    return [ops.prepare(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), contract)[0] for f in files]
+    return [pipeline.prepare(cv2.cvtColor(cv2.imread(str(f)), cv2.COLOR_BGR2RGB), contract)[0] for f in files]
 
 
 def bench_onnx(onnx_path: Path, contract, files: Sequence[Path], size: str, seconds: float,
@@ -393,13 +393,11 @@ def main(argv: list[str] | None = None) -> int:
     paths = [x.strip().upper() for x in args.paths.split(",") if x.strip()]
     if unknown := set(paths) - set(PATHS):
         p.error(f"unknown paths {sorted(unknown)}; choose from {','.join(PATHS)}")
-
-    from skyseg.contract import Contract
     from skyseg.serving import TritonServer, free_port
     from skyseg.train import evaluate
-    from skyseg.train.runner import DEFAULT_CONFIG
+    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
-    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    contract = load_contract(DEFAULT_CONFIG)
     layout = network_layout(args.repository)
     onnx_path = layout.onnx
     timings: list[Timing] = []

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
+from skyseg.assets import DEFAULT_INT8_ONNX, DEFAULT_ONNX
+
 ROOT = Path(__file__).resolve().parents[1]
-VERSION_DIR = ROOT / "model_repository" / "bisenetv2" / "1"
 SHARED = ROOT.parent / "shared" / "data"
 
 
@@ -43,11 +44,10 @@ def median_latencies(paths: dict[str, Path], threads: int, runs: int) -> dict[st
 
 
 def camvid_iou(paths: dict[str, Path], threads: int) -> dict[str, float]:
-    from skyseg.contract import Contract
     from skyseg.train import convert_data, evaluate
-    from skyseg.train.runner import DEFAULT_CONFIG
+    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
-    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    contract = load_contract(DEFAULT_CONFIG)
     with tempfile.TemporaryDirectory() as tmp:
         convert_data.convert_camvid(SHARED / "camvid", Path(tmp), splits=["test"])
         pairs = evaluate.dataset_pairs(Path(tmp), "camvid_test")
@@ -57,8 +57,8 @@ def camvid_iou(paths: dict[str, Path], threads: int) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--fp32", type=Path, default=VERSION_DIR / "model.onnx")
-    p.add_argument("--int8", type=Path, default=VERSION_DIR / "model.int8.onnx")
+    p.add_argument("--fp32", type=Path, default=DEFAULT_ONNX)
+    p.add_argument("--int8", type=Path, default=DEFAULT_INT8_ONNX)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--runs", type=int, default=40)
     p.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "int8_vs_fp32.json")

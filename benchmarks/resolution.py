@@ -20,6 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from skyseg.assets import DEFAULT_ONNX
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "data"
 
@@ -36,20 +38,20 @@ def median_ms(session, x: np.ndarray, runs: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from skyseg import ops
-    from skyseg.contract import Contract
     from skyseg.convert.parity import ort_session
     from skyseg.train import convert_data, evaluate
-    from skyseg.train.runner import DEFAULT_CONFIG
+    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
+
+    from skyseg import pipeline
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--boxes", default="256x352,288x384,320x448,384x512", help="HxW input boxes")
-    p.add_argument("--onnx", type=Path, default=ROOT / "model_repository" / "bisenetv2" / "1" / "model.onnx")
+    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX)
     p.add_argument("--runs", type=int, default=30, help="timed calls per canvas (median)")
     p.add_argument("--limit", type=int, help="score only the first N CamVid test images")
     p.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "resolution.json")
     args = p.parse_args(argv)
-    base = Contract.from_config_file(DEFAULT_CONFIG)
+    base = load_contract(DEFAULT_CONFIG)
     session = ort_session(args.onnx)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
             contract = dataclasses.replace(base, input_height=h, input_width=w)
             row = {"box": f"{h}x{w}"}
             for name, (fh, fw) in (("16:9", (1080, 1920)), ("4:3", (360, 480))):
-                tensor, _, _ = ops.prepare(np.zeros((fh, fw, 3), np.uint8), contract)
+                tensor, _, _ = pipeline.prepare(np.zeros((fh, fw, 3), np.uint8), contract)
                 row[f"canvas_{name}"] = "x".join(map(str, tensor.shape[1:]))
                 row[f"ms_{name}"] = median_ms(session, tensor[None], args.runs)
             if pairs is not None:

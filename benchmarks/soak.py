@@ -20,7 +20,6 @@ short warm-up would otherwise count as growth.
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import sys
 import threading
@@ -170,15 +169,24 @@ def with_references(url: str, images: list[tuple[str, bytes | np.ndarray]],
         return [Request(label, payload, reference=client.segment(payload)) for label, payload in images]
 
 
+def _hostile_inputs():
+    """The bad-input tests' fixtures (tests/hostile_inputs.py), imported as pytest imports them: from
+    the tests folder (a ``tests`` package some dependency installs would shadow ``tests.hostile_inputs``)."""
+    folder = str(ROOT / "tests")
+    if folder not in sys.path:
+        sys.path.append(folder)
+    import hostile_inputs
+
+    return hostile_inputs
+
+
 def interleave(goods: list[Request], bad_every: int, jpeg: bytes) -> list[Request]:
     """Every ``bad_every``-th upload a refusal (made from ``jpeg``), rotating through the kinds; 0: none."""
     if bad_every == 0:
         return list(goods)
     if bad_every < 2:
         raise ValueError(f"--bad-every must be 0 (none) or at least 2, not {bad_every}")
-    from skyseg.hostile_inputs import refusals
-
-    bads = [Request(f"bad: {r.name}", r.payload, refusal=r.phrase) for r in refusals(jpeg)]
+    bads = [Request(f"bad: {r.name}", r.payload, refusal=r.phrase) for r in _hostile_inputs().refusals(jpeg)]
     schedule: list[Request] = []
     for n, good in enumerate(goods * len(bads), start=1):  # long enough for every kind to come round
         schedule.append(good)

@@ -20,24 +20,27 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from skyseg.assets import DEFAULT_INT8_ONNX
+
 ROOT = Path(__file__).resolve().parents[1]
 VIDEOS = ROOT.parent / "shared" / "data" / "videos"
-DEFAULT_BASELINE = ROOT / "model_repository" / "bisenetv2" / "1" / "model.int8.onnx"
+DEFAULT_BASELINE = DEFAULT_INT8_ONNX
 
 
 def sky_masks(onnx: Path, config: Path, frames: list[np.ndarray]) -> list[np.ndarray]:
     """0/255 masks of BGR ``frames`` through the served ops under ``config``'s contract."""
-    from skyseg import ops
-    from skyseg.contract import Contract
     from skyseg.convert.parity import ort_session
+    from skyseg.train.runner import load_contract
 
-    contract = Contract.from_config_file(config)
+    from skyseg import pipeline
+
+    contract = load_contract(config)
     session = ort_session(onnx)
     name = session.get_inputs()[0].name
     masks = []
     for frame in frames:
-        tensor, geometry, guide = ops.prepare(np.ascontiguousarray(frame[..., ::-1]), contract)
-        masks.append(ops.to_mask(session.run(None, {name: tensor[None]})[0][0], geometry, guide, contract))
+        tensor, geometry, guide = pipeline.prepare(np.ascontiguousarray(frame[..., ::-1]), contract)
+        masks.append(pipeline.to_mask(session.run(None, {name: tensor[None]})[0][0], geometry, guide, contract))
     return masks
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 
 import numpy as np
 
-from skyseg.train.runner import DEFAULT_CONFIG
+from skyseg.assets import DEFAULT_INT8_ONNX, DEFAULT_ONNX
+from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
-from .repository import INT8_ONNX_FILE, ONNX_FILE, SOURCE_REPOSITORY, ServingOptions
+from .repository import CHECKOUT_REPOSITORY, INT8_ONNX_FILE, ONNX_FILE, ServingOptions
 
 log = logging.getLogger("skyseg.convert")
-DEFAULT_ONNX = SOURCE_REPOSITORY / "bisenetv2" / "1" / ONNX_FILE
-#: Where export and quantize write unless told otherwise: never the committed repository, whose
-#: model is replaced only by an explicit ``--out model_repository/bisenetv2/1/...``.
+#: Where export and quantize write unless told otherwise: never the embedded default, which is
+#: replaced only by an explicit ``--out skyseg/models/...`` (then ``skyseg build-repo``).
 WORK_EXPORT = Path("work_dirs/export")
 DEFAULT_PARITY_IMAGES = "../shared/data/camvid/test/*.jpg"
 
@@ -26,7 +26,7 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
     p.add_argument("--out", type=Path, default=WORK_EXPORT / ONNX_FILE,
                    help=f"ONNX file (default {WORK_EXPORT / ONNX_FILE}; the shipped default changes only with "
-                        f"--out {DEFAULT_ONNX.relative_to(DEFAULT_ONNX.parents[3])})")
+                        f"--out {DEFAULT_ONNX.relative_to(DEFAULT_ONNX.parents[2])})")
     p.add_argument("--inference-checkpoint", type=Path,
                    help="also write a weights-only checkpoint (no optimizer state) here")
     p.add_argument("--parity-images", default=DEFAULT_PARITY_IMAGES,
@@ -42,7 +42,6 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_interpolate)
 
 
-DEFAULT_INT8 = DEFAULT_ONNX.with_name(INT8_ONNX_FILE)
 #: Training images only; the teacher-labelled outdoor photos bring the blue, dusk and sunset skies
 #: whose activations the street sets never reach (skipped where not prepared).
 DEFAULT_CALIBRATION = ["data/sky/camvid_train/images/*.jpg", "data/sky/cityscapes_sky/images/*.jpg",
@@ -74,13 +73,12 @@ def calibration_images(patterns: list[str], count: int) -> list[Path]:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from skyseg.contract import Contract
 
     from .quantize import quantize_int8
 
     images = calibration_images(args.calibration, args.count)
     out = quantize_int8(args.onnx, args.out or args.onnx.with_name(INT8_ONNX_FILE), images,
-                        Contract.from_config_file(args.config), keep_depthwise_fp32=not args.quantize_depthwise)
+                        load_contract(args.config), keep_depthwise_fp32=not args.quantize_depthwise)
     print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB), calibrated on {len(images)} images")
     return 0
 
@@ -144,26 +142,33 @@ def _build_plan(args: argparse.Namespace) -> int:
 
     from .tensorrt_parity import check_plan_parity
 
-    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    contract = Contract.from_onnx(spec.onnx)
     print(check_plan_parity(installed, spec.onnx, contract, parity_images(args.parity_images)))
     return 0
 
 
 def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("build-repo", help="write the Triton model repository from the training config")
-    p.add_argument("--config", type=Path, default=DEFAULT_CONFIG)
-    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX, help="the FP32 model")
+    p = subparsers.add_parser("build-repo", help="write the Triton model repository for a model (default: the embedded one)")
+    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX,
+                   help="the FP32 model, from `skyseg export` (default: the embedded default model)")
     p.add_argument("--precision", choices=["fp32", "int8"],
                    help="model the CPU network step runs: int8 (the CPU default; `skyseg quantize`, about "
                         "twice the FP32 throughput on AVX2 at -0.07 CamVid IoU) or fp32 (the exported model). "
                         "The GPU target always builds an FP16 TensorRT plan from the FP32 model.")
-    p.add_argument("--onnx-int8", type=Path, default=DEFAULT_INT8)
-    p.add_argument("--contract-from-onnx", action="store_true",
-                   help="read input size / mean / std from the ONNX metadata written by `skyseg export` "
-                        "instead of the training config (hosts without MMSeg, e.g. the server image)")
+    p.add_argument("--onnx-int8", type=Path,
+                   help="the INT8 model (default: the embedded one with the default --onnx, else "
+                        f"{INT8_ONNX_FILE} beside --onnx)")
+    p.add_argument("--config", type=Path,
+                   help="derive the contract (input size, mean/std, refinement) from this training config "
+                        "(needs the train extra) instead of the metadata `skyseg export` wrote into --onnx")
     p.add_argument("--target", choices=["cpu", "gpu"], default="cpu",
                    help="gpu: the network step is a TensorRT plan built on the GPU host (see docker/)")
-    p.add_argument("--out", type=Path, default=SOURCE_REPOSITORY)
+    p.add_argument("--out", type=Path, default=CHECKOUT_REPOSITORY if CHECKOUT_REPOSITORY.is_dir() else None,
+                   required=not CHECKOUT_REPOSITORY.is_dir(),
+                   help="repository folder (default in a checkout: its model_repository/)")
+    p.add_argument("--link", action=argparse.BooleanOptionalAction,
+                   help="symlink the package's files instead of copying them (default: only for the "
+                        "checkout's own model_repository/, which then holds no second copy of any code)")
     defaults = ServingOptions()
     for field, value in vars(defaults).items():
         p.add_argument("--" + field.replace("_", "-"), type=int, default=value)
@@ -194,13 +199,12 @@ def _interpolate(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from skyseg.contract import Contract
 
     from .export import export_onnx
     from .network import build_network, save_inference_checkpoint
     from .parity import check_parity
 
-    contract = Contract.from_config_file(args.config)
+    contract = load_contract(args.config)
     net = build_network(args.config, args.checkpoint)
     onnx_path = export_onnx(net, contract, args.out, simplify=not args.no_simplify)
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB)")
@@ -218,13 +222,19 @@ def _build_repo(args: argparse.Namespace) -> int:
     from .repository import build_repository
 
     opts = ServingOptions(**{f: getattr(args, f) for f in vars(ServingOptions())})
-    if args.target == "gpu" and args.out.resolve() == SOURCE_REPOSITORY.resolve():
+    checkout = args.out.resolve() == CHECKOUT_REPOSITORY.resolve()
+    if args.target == "gpu" and checkout:
         raise ValueError("write the GPU repository elsewhere (--out model_repository_gpu): "
                          "model_repository/ is the CPU repository")
     precision = args.precision or ("int8" if args.target == "cpu" else "fp32")
-    int8 = args.onnx_int8 if precision == "int8" else None
-    contract = Contract.from_onnx(args.onnx) if args.contract_from_onnx else Contract.from_config_file(args.config)
-    for path in build_repository(contract, args.onnx, args.out, opts,
-                                 target=args.target, int8_onnx=int8):
+    int8 = None
+    if precision == "int8":
+        int8 = args.onnx_int8 or (DEFAULT_INT8_ONNX if args.onnx == DEFAULT_ONNX else args.onnx.with_name(INT8_ONNX_FILE))
+        if not int8.is_file():
+            raise FileNotFoundError(f"no INT8 model {int8}: write it with `skyseg quantize --onnx {args.onnx}`, "
+                                    "or serve FP32 with --precision fp32")
+    contract = load_contract(args.config) if args.config else Contract.from_onnx(args.onnx)
+    link = checkout if args.link is None else args.link
+    for path in build_repository(contract, args.onnx, args.out, opts, target=args.target, int8_onnx=int8, link=link):
         print(f"wrote {path}")
     return 0

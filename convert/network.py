@@ -29,7 +29,7 @@ class LogitsNet(nn.Module):
 
 def load_state_dict(checkpoint: str | Path) -> dict[str, torch.Tensor]:
     """Weights of a training or inference checkpoint, without training-only heads."""
-    from skyseg import mmcompat
+    from skyseg.train import mmcompat
 
     mmcompat.setup()
     with mmcompat.training_checkpoints():

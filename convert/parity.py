@@ -8,7 +8,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from skyseg import ops
+from skyseg import pipeline
 from skyseg.contract import Contract
 
 MAX_ABS_LOGIT_DIFF = 1e-3
@@ -44,13 +44,13 @@ def check_parity(net: torch.nn.Module, onnx_path: str | Path, contract: Contract
     session = ort_session(onnx_path)
     worst, agree, total = 0.0, 0, 0
     for rgb in images:
-        tensor, geometry, guide = ops.prepare(rgb, contract)
+        tensor, geometry, guide = pipeline.prepare(rgb, contract)
         with torch.no_grad():
             expected = net(torch.from_numpy(tensor[None])).numpy()[0]
         actual = session.run(None, {session.get_inputs()[0].name: tensor[None]})[0][0]
         worst = max(worst, float(np.abs(expected - actual).max()))
-        a = ops.to_mask(expected, geometry, guide, contract, refined=False)
-        b = ops.to_mask(actual, geometry, guide, contract, refined=False)
+        a = pipeline.to_mask(expected, geometry, guide, contract, refined=False)
+        b = pipeline.to_mask(actual, geometry, guide, contract, refined=False)
         agree, total = agree + int((a == b).sum()), total + a.size
     report = ParityReport(len(images), worst, agree / max(total, 1))
     if report.max_abs_logit_diff > MAX_ABS_LOGIT_DIFF or report.mask_agreement < MIN_MASK_AGREEMENT:

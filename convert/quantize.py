@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from skyseg import ops
+from skyseg import ops, pipeline
 from skyseg.contract import MODEL_INPUT, Contract
 
 
@@ -26,7 +26,7 @@ class _LetterboxReader:
         path = next(self._paths, None)
         if path is None:
             return None
-        tensor, _, _ = ops.prepare(ops.decode_image(Path(path).read_bytes()), self._contract)
+        tensor, _, _ = pipeline.prepare(ops.decode_image(Path(path).read_bytes()), self._contract)
         return {MODEL_INPUT: tensor[None]}
 
 

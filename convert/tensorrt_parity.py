@@ -7,7 +7,7 @@ from typing import Sequence
 
 import numpy as np
 
-from skyseg import ops
+from skyseg import pipeline
 from skyseg.contract import MODEL_INPUT, MODEL_OUTPUT, Contract
 
 MIN_AGREEMENT = 0.995  #: FP16 may flip pixels on the sky boundary, not more
@@ -51,10 +51,10 @@ def check_plan_parity(plan: Path, onnx_path: Path, contract: Contract, images: S
     session, run_plan = ort_session(onnx_path), _plan_runner(plan)
     agree = total = inter = union = 0
     for rgb in images:
-        tensor, geometry, guide = ops.prepare(rgb, contract)
-        a = ops.to_mask(session.run(None, {MODEL_INPUT: tensor[None]})[0][0], geometry, guide, contract,
+        tensor, geometry, guide = pipeline.prepare(rgb, contract)
+        a = pipeline.to_mask(session.run(None, {MODEL_INPUT: tensor[None]})[0][0], geometry, guide, contract,
                         refined=False) == 255
-        b = ops.to_mask(run_plan(tensor[None])[0], geometry, guide, contract, refined=False) == 255
+        b = pipeline.to_mask(run_plan(tensor[None])[0], geometry, guide, contract, refined=False) == 255
         agree, total = agree + int((a == b).sum()), total + a.size
         inter, union = inter + int((a & b).sum()), union + int((a | b).sum())
     report = PlanParity(len(images), agree / max(total, 1), inter / max(union, 1))

@@ -21,8 +21,8 @@ def shared_data() -> Path:
 def triton_server(tmp_path_factory):
     from skyseg.serving import DEFAULT_REPOSITORY, TritonServer, free_port
 
-    if not (DEFAULT_REPOSITORY / "bisenetv2" / "1" / "model.onnx").exists():
-        pytest.fail("the embedded model model_repository/bisenetv2/1/model.onnx is missing")
+    if not (DEFAULT_REPOSITORY / "bisenetv2" / "1" / "model.int8.onnx").exists():
+        pytest.fail("model_repository/bisenetv2/1/model.int8.onnx is missing: run `skyseg build-repo`")
     log_file = tmp_path_factory.mktemp("triton") / "tritonserver.log"
     server = TritonServer(DEFAULT_REPOSITORY, http_port=free_port(), grpc_port=free_port(),
                           metrics_port=free_port(), log_file=log_file)
@@ -42,11 +42,11 @@ def grpc_client(triton_server):
 @pytest.fixture(scope="session")
 def gpu_repository(tmp_path_factory) -> Path:
     """The GPU target of build-repo from the committed model (no GPU needed to write it)."""
-    from skyseg.contract import Contract
-    from skyseg.convert.repository import SOURCE_REPOSITORY, build_repository
-    from skyseg.train.runner import DEFAULT_CONFIG
+    from skyseg.assets import DEFAULT_ONNX
+    from skyseg.convert.repository import build_repository
+    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
     out = tmp_path_factory.mktemp("gpu_repository")
-    build_repository(Contract.from_config_file(DEFAULT_CONFIG), SOURCE_REPOSITORY / "bisenetv2/1/model.onnx",
+    build_repository(load_contract(DEFAULT_CONFIG), DEFAULT_ONNX,
                      out, target="gpu")
     return out

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from skyseg import samples
-from skyseg.hostile_inputs import bomb_png, png_chunk
+from hostile_inputs import bomb_png, png_chunk
 from skyseg_client import protocol
 
 pytestmark = pytest.mark.slow

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skyseg.train import convert_data
-from skyseg.train.labels import IGNORE, NOT_SKY, SKY
+from skyseg.labels import IGNORE, NOT_SKY, SKY
 
 
 def _image(path: Path, h=24, w=32, seed=0) -> Path:
@@ -64,7 +64,7 @@ def test_ade20k_full_labels_sky_is_three_and_zero_is_ignored(tmp_path):
     assert counts == {"ade20k_validation": 1}
     assert _read(tmp_path / "out/ade20k_validation/masks/ADE_val_00000001.png").tolist() == [
         [SKY, NOT_SKY, IGNORE, SKY], [NOT_SKY, NOT_SKY, NOT_SKY, SKY]]
-    from skyseg import mmcompat
+    from skyseg.train import mmcompat
 
     mmcompat.setup()
     from mmseg.datasets import ADE20KDataset

@@ -1,8 +1,9 @@
 """Sky metrics on hand-made masks: IoU family, boundary F1 within 3 px, false-sky rate."""
 import numpy as np
-
-from skyseg.train.labels import IGNORE, NOT_SKY, SKY
 from skyseg.train.metrics import SkyCounts
+
+from skyseg.assets import DEFAULT_INT8_ONNX, DEFAULT_ONNX
+from skyseg.labels import IGNORE, NOT_SKY, SKY
 
 
 def _label(h=60, w=80, horizon=30) -> np.ndarray:
@@ -68,13 +69,12 @@ def test_flip_augmentation_is_mirror_equivariant(tmp_path):
     mask of the mirrored image is then the mirrored mask (a 512x384 scene has no letterbox padding
     to break the symmetry) exactly, which a single pass is not."""
     import cv2
+    from skyseg.train.evaluate import onnx_predictor
 
     from skyseg import samples
     from skyseg.contract import Contract
-    from skyseg.serving import DEFAULT_REPOSITORY
-    from skyseg.train.evaluate import onnx_predictor
 
-    onnx = DEFAULT_REPOSITORY / "bisenetv2" / "1" / "model.onnx"
+    onnx = DEFAULT_ONNX
     scene = samples.render_scene(512, 384, seed=5)
     paths = [tmp_path / "scene.png", tmp_path / "mirrored.png"]
     cv2.imwrite(str(paths[0]), scene)
@@ -99,8 +99,7 @@ def test_oracle_is_a_perfect_network_through_the_served_post_processing(tmp_path
     import cv2
 
     from skyseg import samples
-    from skyseg.serving import DEFAULT_REPOSITORY
-    from skyseg.train.labels import SKY
+    from skyseg.labels import SKY
 
     root = tmp_path / "data"
     for kind in ("images", "masks"):
@@ -110,7 +109,7 @@ def test_oracle_is_a_perfect_network_through_the_served_post_processing(tmp_path
         cv2.imwrite(str(root / "synth" / "images" / f"s{seed}.jpg"), image)
         cv2.imwrite(str(root / "synth" / "masks" / f"s{seed}.png"), np.where(sky, SKY, 0).astype(np.uint8))
     done = subprocess.run([str(Path(sys.executable).parent / "skyseg"), "eval", "--oracle", "8",
-                           "--onnx", str(DEFAULT_REPOSITORY / "bisenetv2/1/model.int8.onnx"),
+                           "--onnx", str(DEFAULT_INT8_ONNX),
                            "--data-root", str(root), "--datasets", "synth", "--json", str(tmp_path / "e.json")],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -132,8 +131,7 @@ def test_band_oracle_sets_the_uncertain_band_to_the_labels(tmp_path):
     import cv2
 
     from skyseg import samples
-    from skyseg.serving import DEFAULT_REPOSITORY
-    from skyseg.train.labels import SKY
+    from skyseg.labels import SKY
 
     root = tmp_path / "data"
     for kind in ("images", "masks"):
@@ -143,7 +141,7 @@ def test_band_oracle_sets_the_uncertain_band_to_the_labels(tmp_path):
         cv2.imwrite(str(root / "synth" / "images" / f"s{seed}.jpg"), image)
         cv2.imwrite(str(root / "synth" / "masks" / f"s{seed}.png"), np.where(sky, SKY, 0).astype(np.uint8))
     skyseg = str(Path(sys.executable).parent / "skyseg")
-    onnx = str(DEFAULT_REPOSITORY / "bisenetv2/1/model.int8.onnx")
+    onnx = str(DEFAULT_INT8_ONNX)
     runs = {}
     for kind in ("label", "fraction"):
         done = subprocess.run([skyseg, "eval", "--onnx", onnx, "--oracle-band", kind, "--data-root", str(root),
@@ -194,7 +192,6 @@ def test_paired_difference_sees_a_small_consistent_gain_that_separate_intervals_
 
 def test_paired_difference_refuses_different_image_sets():
     import pytest
-
     from skyseg.train.metrics import paired_iou_difference
 
     with pytest.raises(ValueError, match="same images"):

@@ -1,4 +1,5 @@
 """The serving ops: letterbox geometry and the one-step upsampling against MMSeg's two steps."""
+import dataclasses
 import subprocess
 import sys
 
@@ -9,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from skyseg import ops
+from skyseg.ops import refinement
 
 MEAN, STD = np.float32([123.675, 116.28, 103.53]), np.float32([58.395, 57.12, 57.375])
 INPUT_HW = (384, 512)
@@ -32,7 +34,7 @@ def test_letterbox_keeps_aspect_and_fits(h, w):
 def test_canvas_follows_the_aspect_padded_to_the_divisor(h, w, canvas):
     """MMSeg's test-time size_divisor: only the padding to a multiple of 32 is computed, never a fixed box."""
     rgb = np.full((h, w, 3), 200, np.uint8)
-    tensor, geometry, guide = ops._ops.prepare(rgb, INPUT_HW, MEAN, STD, size_divisor=32)
+    tensor, geometry, guide = ops.prepare(rgb, INPUT_HW, MEAN, STD, size_divisor=32)
     assert tensor.shape == (3, *canvas) and guide.shape == canvas
     oh, ow, rh, rw = geometry
     assert (oh, ow) == (h, w) and (rh, rw) == ops.fit((h, w), INPUT_HW)
@@ -63,7 +65,7 @@ def test_one_step_upsampling_agrees_with_mmseg_two_steps(h, w):
 
 @pytest.mark.parametrize("h,w", [(540, 960), (1080, 1920), (1920, 1080)])
 def test_one_step_upsampling_agrees_on_aspect_following_canvases(h, w):
-    tensor, geometry, _ = ops._ops.prepare(np.zeros((h, w, 3), np.uint8), INPUT_HW, MEAN, STD, size_divisor=32)
+    tensor, geometry, _ = ops.prepare(np.zeros((h, w, 3), np.uint8), INPUT_HW, MEAN, STD, size_divisor=32)
     canvas = tensor.shape[1:]
     rng = np.random.default_rng(h * w)
     smooth = F.interpolate(torch.from_numpy(rng.normal(size=(1, 2, canvas[0] // 32, canvas[1] // 32)).astype(np.float32)),
@@ -136,8 +138,8 @@ def test_refinement_snaps_the_boundary_to_the_image_edge(subsample):
     guide = np.zeros(INPUT_HW, np.uint8)
     _, geometry = ops.letterbox(image, INPUT_HW, MEAN, STD, guide=guide)
     plain = ops.logits_to_mask(logits, geometry, INPUT_HW, 1) == 255
-    refined = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, refine_radius=24,
-                                 refine_subsample=subsample) == 255
+    refined = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide,
+                                 ops.Refinement(radius=24, subsample=subsample)) == 255
     assert np.count_nonzero(refined != rgb_edge) < 0.5 * np.count_nonzero(plain != rgb_edge)
     assert abs(int(refined[:, w // 2].sum()) - horizon) <= 1
 
@@ -165,9 +167,10 @@ def test_trusting_the_confident_network_stops_the_filter_leaking_onto_sky_grey_w
     with ``trust`` it acts only where the network is unsure, so the wall stays ground and the
     horizon still snaps onto the image's edge."""
     logits, geometry, guide, truth, horizon = _sky_over_a_sky_grey_wall()
-    kwargs = dict(refine_radius=48, refine_eps=1e-4, refine_subsample=4)
-    plain = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, **kwargs) == 255
-    trusted = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, refine_trust=(0.95, 0.995), **kwargs) == 255
+    filter_only = ops.Refinement(radius=48, eps=1e-4, subsample=4)
+    plain = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide, filter_only) == 255
+    trusted = ops.logits_to_mask(logits, geometry, INPUT_HW, 1, guide,
+                                 dataclasses.replace(filter_only, trust=(0.95, 0.995))) == 255
     assert np.count_nonzero(plain != truth) > 300  # the leak this guards against is real (688 px)
     assert np.count_nonzero(trusted != truth) < 0.1 * np.count_nonzero(plain != truth)
     assert int(trusted[:, 400].sum()) == horizon
@@ -175,10 +178,12 @@ def test_trusting_the_confident_network_stops_the_filter_leaking_onto_sky_grey_w
 
 def test_trust_of_one_is_the_plain_filter():
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
-    plain = ops.refine(logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4)
-    np.testing.assert_array_equal(plain, ops.refine(logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (1.0, 1.0)))
+    plain = ops.refine(logits, guide, geometry, INPUT_HW, 1, ops.Refinement(48, 1e-4, 4))
+    np.testing.assert_array_equal(plain, ops.refine(logits, guide, geometry, INPUT_HW, 1, ops.Refinement(48, 1e-4, 4, (1.0, 1.0))))
 
 
+#: The served guided filter's settings (R8), under the learned steps of the tests below.
+GUIDED = ops.Refinement(48, 1e-4, 4, (0.95, 0.995))
 LEARNED = (2.47, 2.74, 1.21, -1.38, 3.56, -0.21, 1.01, 1.17, -0.99)  # the shape of a fitted set
 
 
@@ -191,12 +196,13 @@ def _band_mask(shape, index):
 
 def test_learned_refinement_changes_only_the_uncertain_band():
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
-    args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
-    refined, margin, small_grey, grey = ops.guided_refinement(*args)
+    args = (logits, guide, geometry, INPUT_HW, 1)
+    refined, margin, small_grey, grey = ops.guided_refinement(*args, GUIDED)
     features, index = ops.learned_features(refined, margin, small_grey, grey, 4)
     band = _band_mask(refined.shape, index)
     assert features.shape == (len(index), len(ops.LEARNED_FEATURES))
-    plain, learned = ops.refine(*args).astype(int), ops.refine(*args, learned=LEARNED).astype(int)
+    plain = ops.refine(*args, GUIDED).astype(int)
+    learned = ops.refine(*args, dataclasses.replace(GUIDED, learned=LEARNED)).astype(int)
     assert 0 < np.count_nonzero(band) < 0.2 * band.size  # a band along the horizon, not the image
     np.testing.assert_array_equal(plain[~band], learned[~band])
     assert np.count_nonzero(plain[band] != learned[band]) > 0.5 * np.count_nonzero(band)
@@ -205,13 +211,13 @@ def test_learned_refinement_changes_only_the_uncertain_band():
 def test_learned_weights_follow_the_feature_order():
     """Only the last weight (the bias) set: every band pixel becomes sigmoid(bias)."""
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
-    args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
-    refined, margin, small_grey, grey = ops.guided_refinement(*args)
+    args = (logits, guide, geometry, INPUT_HW, 1)
+    refined, margin, small_grey, grey = ops.guided_refinement(*args, GUIDED)
     _, index = ops.learned_features(refined, margin, small_grey, grey, 4)
     band = _band_mask(refined.shape, index)
     assert ops.LEARNED_FEATURES[-1] == "bias"
     weights = (0.0,) * (len(ops.LEARNED_FEATURES) - 1) + (2.0,)
-    out = ops.refine(*args, learned=weights)
+    out = ops.refine(*args, dataclasses.replace(GUIDED, learned=weights))
     assert set(np.unique(out[band])) == {int(255 / (1 + np.exp(-2.0)))}
 
 
@@ -219,13 +225,12 @@ def test_served_learned_logit_equals_the_fitted_features_times_the_weights():
     """The postprocess evaluates the weighted sum term by term; ``skyseg fit-refine`` fits it on
     ``learned_features``' matrix. Each weight alone must select the same feature in both."""
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
-    refined, margin, small_grey, grey = ops.guided_refinement(logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4,
-                                                              (0.95, 0.995))
+    refined, margin, small_grey, grey = ops.guided_refinement(logits, guide, geometry, INPUT_HW, 1, GUIDED)
     features, index = ops.learned_features(refined, margin, small_grey, grey, 4)
-    served_index, columns = ops._ops._band_columns(refined, margin, small_grey, grey, 4)
+    served_index, columns = refinement._band_columns(refined, margin, small_grey, grey, 4)
     np.testing.assert_array_equal(index, served_index)
     for weights in [LEARNED, *np.eye(len(ops.LEARNED_FEATURES))]:
-        np.testing.assert_allclose(ops._ops._learned_logit(columns, weights), features @ np.float32(weights),
+        np.testing.assert_allclose(refinement._learned_logit(columns, weights), features @ np.float32(weights),
                                    rtol=1e-5, atol=1e-5)
 
 
@@ -240,17 +245,18 @@ def _cascade(cut=2.0, hidden=4, b3=0.0, rng=None):
 
 def test_cascade_changes_only_the_band_pixels_the_logistic_is_least_sure_of():
     logits, geometry, guide, _, _ = _sky_over_a_sky_grey_wall()
-    args = (logits, guide, geometry, INPUT_HW, 1, 48, 1e-4, 4, (0.95, 0.995))
-    refined, margin, small_grey, grey = ops.guided_refinement(*args)
-    index, columns = ops._ops._band_columns(refined, margin, small_grey, grey, 4)
+    args = (logits, guide, geometry, INPUT_HW, 1)
+    refined, margin, small_grey, grey = ops.guided_refinement(*args, GUIDED)
+    index, columns = refinement._band_columns(refined, margin, small_grey, grey, 4)
     unsure = np.zeros(refined.shape, bool)
-    unsure.reshape(-1)[index[np.abs(ops._ops._learned_logit(columns, LEARNED)) < 2.0]] = True
+    unsure.reshape(-1)[index[np.abs(refinement._learned_logit(columns, LEARNED)) < 2.0]] = True
     assert 0 < np.count_nonzero(unsure) < len(index)  # a part of the band, not none or all of it
-    r11 = ops.refine(*args, learned=LEARNED)
-    cascaded = ops.refine(*args, learned=LEARNED, cascade=_cascade(b3=3.0))
+    r11 = ops.refine(*args, dataclasses.replace(GUIDED, learned=LEARNED))
+    cascaded = ops.refine(*args, dataclasses.replace(GUIDED, learned=LEARNED, cascade=_cascade(b3=3.0)))
     assert set(np.unique(cascaded[unsure])) == {int(255 / (1 + np.exp(-3.0)))}
     np.testing.assert_array_equal(cascaded[~unsure], r11[~unsure])
-    np.testing.assert_array_equal(ops.refine(*args, learned=LEARNED, cascade=()), r11)  # () = off
+    off = dataclasses.replace(GUIDED, learned=LEARNED, cascade=())  # () = off
+    np.testing.assert_array_equal(ops.refine(*args, off), r11)
 
 
 def test_cascade_features_are_the_band_columns_then_the_local_grey_rise_and_fall():
@@ -302,11 +308,11 @@ def test_fast_guided_filter_matches_the_plain_one(h, w, canvas):
     """Fitting the coefficients on a 4x coarser grid changes the refined probability only slightly."""
     rng = np.random.default_rng(1)
     image = cv2_smooth(rng.integers(0, 255, (h, w, 3), dtype=np.uint8))
-    tensor, geometry, guide = ops._ops.prepare(image, INPUT_HW, MEAN, STD, size_divisor=32)
+    tensor, geometry, guide = ops.prepare(image, INPUT_HW, MEAN, STD, size_divisor=32)
     assert guide.shape == canvas
     logits = rng.normal(0, 3, (2, canvas[0] // 8, canvas[1] // 8)).astype(np.float32)
-    plain = ops.refine(logits, guide, geometry, canvas, 1, 48, 1e-3, subsample=1).astype(np.int16)
-    fast = ops.refine(logits, guide, geometry, canvas, 1, 48, 1e-3, subsample=4).astype(np.int16)
+    plain = ops.refine(logits, guide, geometry, canvas, 1, ops.Refinement(48, 1e-3, subsample=1)).astype(np.int16)
+    fast = ops.refine(logits, guide, geometry, canvas, 1, ops.Refinement(48, 1e-3, subsample=4)).astype(np.int16)
     assert plain.shape == fast.shape == tuple(geometry[2:])
     assert np.abs(plain - fast).mean() < 3.0  # of 255
     assert np.mean((plain > 127) == (fast > 127)) > 0.98
@@ -353,11 +359,12 @@ import sys
 
 import numpy as np
 from skyseg import ops
+from skyseg.ops import refinement
 if sys.argv[1] == "keep":
     assert ops.keep_freed_memory()
 logits = np.random.default_rng(0).standard_normal((2, 36, 64)).astype(np.float32)
 guide = np.full((288, 512), 128, np.uint8)
-run = lambda: ops.pack_mask(ops.logits_to_mask(logits, (1080, 1920, 288, 512), (288, 512), 1, guide, 48, 1e-3, 4)[None])
+run = lambda: ops.pack_mask(ops.logits_to_mask(logits, (1080, 1920, 288, 512), (288, 512), 1, guide, ops.Refinement(48, 1e-3, 4))[None])
 for _ in range(5):
     run()
 before = resource.getrusage(resource.RUSAGE_SELF).ru_minflt

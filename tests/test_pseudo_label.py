@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from skyseg.train import convert_data, pseudo_label
-from skyseg.train.labels import IGNORE, NOT_SKY, SKY
+from skyseg.labels import IGNORE, NOT_SKY, SKY
 
 from conftest import SHARED_DATA
 

@@ -5,14 +5,20 @@ import json
 import cv2
 import numpy as np
 import pytest
+from skyseg.convert.parity import ort_session
+from skyseg.train.refine_fit import (
+    band_samples,
+    cascade_vector,
+    config_line,
+    fit_cascade,
+    fit_logistic,
+    write_cascade,
+)
 
 from skyseg import ops, samples
+from skyseg.assets import DEFAULT_INT8_ONNX
 from skyseg.contract import Contract
-from skyseg.convert.parity import ort_session
-from skyseg.serving import DEFAULT_REPOSITORY
-from skyseg.train.labels import SKY
-from skyseg.train.refine_fit import (band_samples, cascade_vector, config_line, fit_cascade, fit_logistic,
-                                     write_cascade)
+from skyseg.labels import SKY
 
 
 def _rendered_pairs(tmp_path):
@@ -27,7 +33,7 @@ def _rendered_pairs(tmp_path):
 
 def test_fitted_refinement_separates_the_band_of_rendered_skylines(tmp_path):
     pairs = _rendered_pairs(tmp_path)
-    onnx = DEFAULT_REPOSITORY / "bisenetv2" / "1" / "model.int8.onnx"
+    onnx = DEFAULT_INT8_ONNX
     session = ort_session(onnx, 1)
     contract = Contract.from_onnx(onnx)
     x, y = band_samples(lambda t: session.run(None, {"input": t})[0], contract, pairs, per_image=2000)
@@ -43,7 +49,7 @@ def test_fitted_cascade_separates_what_the_logistic_left_unsure_as_the_server_ru
     """The cascade is sampled where the weights' logit is within the cut, fitted, written, read back
     as the server reads it (``ops.cascade_layers``), and still separates those pixels."""
     pairs = _rendered_pairs(tmp_path)
-    onnx = DEFAULT_REPOSITORY / "bisenetv2" / "1" / "model.int8.onnx"
+    onnx = DEFAULT_INT8_ONNX
     session = ort_session(onnx, 1)
     contract = Contract.from_onnx(onnx)
     run = lambda t: session.run(None, {"input": t})[0]  # noqa: E731

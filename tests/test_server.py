@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from skyseg import samples
+from skyseg.assets import DEFAULT_INT8_ONNX, DEFAULT_ONNX
 
 pytestmark = pytest.mark.slow
 
@@ -112,17 +113,15 @@ def test_video_masks_come_back_in_order(grpc_client, tmp_path):
 
 def test_server_and_onnx_runtime_agree_on_camvid(triton_server, shared_data, tmp_path):
     """The served ensemble is the exported model: same IoU through Triton and through ONNX Runtime."""
-    from skyseg.contract import Contract
-    from skyseg.serving import DEFAULT_REPOSITORY
     from skyseg.train import convert_data, evaluate
-    from skyseg.train.runner import DEFAULT_CONFIG
+    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
     convert_data.convert_camvid(shared_data / "camvid", tmp_path, splits=["test"])
     pairs = evaluate.dataset_pairs(tmp_path, "camvid_test")[:16]
     worst: list = []
     served = evaluate.evaluate(evaluate.server_predictor(triton_server.grpc_url), pairs, worst=worst, keep=3)
-    offline = evaluate.evaluate(evaluate.onnx_predictor(DEFAULT_REPOSITORY / "bisenetv2/1/model.onnx",
-                                                        Contract.from_config_file(DEFAULT_CONFIG)), pairs)
+    offline = evaluate.evaluate(evaluate.onnx_predictor(DEFAULT_ONNX,
+                                                        load_contract(DEFAULT_CONFIG)), pairs)
     assert abs(served.iou - offline.iou) < 0.002
     assert abs(served.boundary_f1 - offline.boundary_f1) < 0.01
     assert served.iou > 0.8
@@ -147,7 +146,7 @@ def test_eval_cli_compares_all_three_paths(triton_server, shared_data, tmp_path)
             shutil.copy(f, tmp_path / "data" / "mini" / kind / f.name)
     weights = DEFAULT_REPOSITORY.parent / "train" / "weights" / "bisenetv2_sky_384x512.pth"
     done = subprocess.run([str(Path(sys.executable).parent / "skyseg"), "eval", "--checkpoint", str(weights),
-                           "--onnx", str(DEFAULT_REPOSITORY / "bisenetv2/1/model.onnx"),
+                           "--onnx", str(DEFAULT_ONNX),
                            "--server", triton_server.grpc_url, "--data-root", str(tmp_path / "data"),
                            "--datasets", "mini", "--markdown", str(tmp_path / "eval.md"), "--json", str(tmp_path / "eval.json")],
                           capture_output=True, text=True, timeout=600)
@@ -158,7 +157,7 @@ def test_eval_cli_compares_all_three_paths(triton_server, shared_data, tmp_path)
 
     # --against: the INT8 network against that run (its first path, the FP32 checkpoint), image by image
     again = subprocess.run([str(Path(sys.executable).parent / "skyseg"), "eval",
-                            "--onnx", str(DEFAULT_REPOSITORY / "bisenetv2/1/model.int8.onnx"),
+                            "--onnx", str(DEFAULT_INT8_ONNX),
                             "--data-root", str(tmp_path / "data"), "--datasets", "mini",
                             "--against", str(tmp_path / "eval.json")], capture_output=True, text=True, timeout=600)
     assert again.returncode == 0, again.stderr[-2000:]
@@ -169,14 +168,12 @@ def test_eval_cli_compares_all_three_paths(triton_server, shared_data, tmp_path)
 
 
 def test_fp32_repository_serves_nearly_the_same_masks_as_the_int8_default(grpc_client, tmp_path):
-    from skyseg.contract import Contract
-    from skyseg.convert.repository import SOURCE_REPOSITORY, build_repository
+    from skyseg.convert.repository import build_repository
     from skyseg.serving import TritonServer, free_port
-    from skyseg.train.runner import DEFAULT_CONFIG
+    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
     from skyseg_client import SkySegClient
 
-    version_dir = SOURCE_REPOSITORY / "bisenetv2/1"
-    build_repository(Contract.from_config_file(DEFAULT_CONFIG), version_dir / "model.onnx", tmp_path / "repo")
+    build_repository(load_contract(DEFAULT_CONFIG), DEFAULT_ONNX, tmp_path / "repo")
     data = _encode(samples.render_scene(640, 480, seed=21), ".jpg")
     with TritonServer(tmp_path / "repo", http_port=free_port(), grpc_port=free_port(), metrics_port=free_port(),
                       log_file=tmp_path / "log") as server, SkySegClient(server.grpc_url) as fp32:

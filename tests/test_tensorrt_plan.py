@@ -2,20 +2,18 @@
 import json
 
 import pytest
-
-from skyseg.contract import Contract
 from skyseg.convert.cli import plan_spec
-from skyseg.convert.repository import SOURCE_REPOSITORY
+from skyseg.convert.repository import CHECKOUT_REPOSITORY
 from skyseg.convert.tensorrt_plan import (PlanError, PlanIdentity, install_plan, parse_trtexec_version,
                                           sidecar, trtexec_command)
-from skyseg.train.runner import DEFAULT_CONFIG
+from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
 H100 = PlanIdentity("9.0", "10.5.0", "NVIDIA H100")
 
 
 def test_plan_shapes_come_from_the_repository_config(gpu_repository):
     spec = plan_spec(gpu_repository)
-    contract = Contract.from_config_file(DEFAULT_CONFIG)
+    contract = load_contract(DEFAULT_CONFIG)
     assert spec.input_hw == contract.input_hw and spec.max_batch_size == 8
     command = " ".join(trtexec_command(spec, gpu_repository / "p.plan", gpu_repository / "t.cache"))
     h, w = contract.input_hw
@@ -26,7 +24,7 @@ def test_plan_shapes_come_from_the_repository_config(gpu_repository):
 
 def test_cpu_repository_is_refused_for_plans():
     with pytest.raises(ValueError, match="not a GPU repository"):
-        plan_spec(SOURCE_REPOSITORY)
+        plan_spec(CHECKOUT_REPOSITORY)
 
 
 def test_plan_names_carry_gpu_and_tensorrt():
@@ -64,7 +62,7 @@ def test_real_plan_build_and_parity(gpu_repository, tmp_path):
     spec, identity = plan_spec(gpu_repository), host_identity()
     plan = build_plan(spec, tmp_path / "cache", identity)
     installed = install_plan(plan, spec.onnx.parent, identity)
-    report = check_plan_parity(installed, spec.onnx, Contract.from_config_file(DEFAULT_CONFIG),
+    report = check_plan_parity(installed, spec.onnx, load_contract(DEFAULT_CONFIG),
                                parity_images("../shared/data/camvid/test/*.jpg"))
     assert report.mask_agreement >= 0.995
     assert build_plan(spec, tmp_path / "cache", identity) == plan  # cached by GPU and TensorRT

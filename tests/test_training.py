@@ -6,9 +6,8 @@ import pytest
 import torch
 
 from skyseg import samples
-from skyseg.contract import Contract
 from skyseg.train import convert_data
-from skyseg.train.runner import DEFAULT_CONFIG, train
+from skyseg.train.runner import DEFAULT_CONFIG, load_contract, train
 
 TINY_CONFIG = """
 _base_ = [{base!r}]
@@ -78,7 +77,7 @@ def test_export_matches_pytorch_and_drops_auxiliary_heads(tiny_run, tmp_path):
     from skyseg.convert.parity import check_parity
 
     config, work_dir = tiny_run
-    contract = Contract.from_config_file(config)
+    contract = load_contract(config)
     net = build_network(config, work_dir / "iter_4.pth")
     onnx_path = export_onnx(net, contract, tmp_path / "tiny.onnx")
     assert output_shape(onnx_path) == (2, -1, -1)  # height and width follow each image's canvas
@@ -102,7 +101,7 @@ def test_parity_check_fails_loudly_on_a_different_model(tiny_run, tmp_path):
     from skyseg.convert.parity import ParityError, check_parity
 
     config, work_dir = tiny_run
-    contract = Contract.from_config_file(config)
+    contract = load_contract(config)
     trained = build_network(config, work_dir / "iter_4.pth")
     onnx_path = export_onnx(trained, contract, tmp_path / "trained.onnx")
     torch.manual_seed(123)
@@ -118,7 +117,7 @@ def test_int8_quantization_of_the_trained_model(tiny_run, tmp_path):
     from skyseg.convert.quantize import depthwise_convs, quantize_int8
 
     config, work_dir = tiny_run
-    contract = Contract.from_config_file(config)
+    contract = load_contract(config)
     fp32 = export_onnx(build_network(config, work_dir / "iter_4.pth"), contract, tmp_path / "fp32.onnx")
     calibration = []
     for i in range(3):
@@ -241,7 +240,7 @@ def test_interpolated_weights_lie_between_the_start_and_the_fine_tuned_network(t
 def test_timed_poly_schedule_keeps_its_spent_time_in_the_checkpoint(tiny_run, tmp_path):
     """A run cut short (here by --time-limit) saves the schedule's spent seconds with the message
     hub, which MMEngine restores on resume: the schedule goes on where it was, not from the top."""
-    from skyseg import mmcompat
+    from skyseg.train import mmcompat
 
     config, _ = tiny_run
     work_dir = tmp_path / "timed_resume"

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from .labels import IGNORE, NOT_SKY, SKY
+from skyseg.labels import IGNORE, NOT_SKY, SKY
 
 LabelMap = Callable[[np.ndarray], np.ndarray]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")

@@ -6,7 +6,7 @@ from mmengine.dataset import ConcatDataset
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .labels import CLASSES
+from skyseg.labels import CLASSES
 
 #: splits no training config may name: CamVid test and the fixed 20% of the other sets
 HELD_OUT = ("camvid_test", "ade20k_dev", "idd_val")

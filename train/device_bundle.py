@@ -142,7 +142,7 @@ def run(config: Path, data_root: Path, work_dir: Path, out: Path, time_limit: fl
     write what comes back: the inference checkpoint, MMEngine's log and ``status.json``."""
     import torch
 
-    from skyseg import mmcompat
+    from skyseg.train import mmcompat
     from skyseg.convert.network import save_inference_checkpoint
 
     from .runner import load_config, train

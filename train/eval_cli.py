@@ -10,7 +10,7 @@ import json
 import re
 from pathlib import Path
 
-from .runner import DEFAULT_CONFIG
+from .runner import DEFAULT_CONFIG, load_contract
 
 DEFAULT_DATASETS = ["camvid_test"]
 MAX_PATH_GAP = 0.2  #: sky IoU points between any two paths on the same dataset
@@ -67,9 +67,8 @@ def _predictors(args: argparse.Namespace) -> list:
 
     out = []
     if args.checkpoint or args.onnx or args.oracle:
-        from skyseg.contract import Contract
 
-        contract = Contract.from_config_file(args.config)
+        contract = load_contract(args.config)
         if args.checkpoint:
             out.append((f"pytorch {args.checkpoint}{' +flip' if args.flip else ''}",
                         evaluate.checkpoint_predictor(args.config, args.checkpoint, contract, flip=args.flip)))
@@ -203,13 +202,12 @@ def _eval(args: argparse.Namespace) -> int:
 
 
 def _fit_refine(args: argparse.Namespace) -> int:
-    from skyseg.contract import Contract
     from skyseg.convert.parity import ort_session
 
     from .evaluate import dataset_pairs
     from .refine_fit import band_samples, config_line, fit_cascade, fit_logistic, write_cascade
 
-    contract = Contract.from_config_file(args.config)
+    contract = load_contract(args.config)
     session = ort_session(args.onnx)
     name = session.get_inputs()[0].name
     pairs = [pair for dataset in args.datasets for pair in dataset_pairs(args.data_root, dataset)]

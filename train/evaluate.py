@@ -17,10 +17,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from skyseg import ops
+from skyseg import ops, pipeline
 from skyseg.contract import Contract
 
-from .labels import IGNORE, SKY
+from skyseg.labels import IGNORE, SKY
 from .metrics import SkyCounts
 
 MaskPredictor = Callable[[Sequence[Path]], Iterator[np.ndarray]]  # 0/255 masks at the image size
@@ -49,8 +49,8 @@ def _offline_predictor(contract: Contract, run_logits: Callable[[np.ndarray], np
     def predict(paths: Sequence[Path]) -> Iterator[np.ndarray]:
         for path in paths:
             rgb, original_hw = ops.decode_for_model(Path(path).read_bytes(), contract.input_hw)
-            tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
-            yield ops.to_mask(run_logits(tensor[None])[0], geometry, guide, contract)
+            tensor, geometry, guide = pipeline.prepare(rgb, contract, original_hw)
+            yield pipeline.to_mask(run_logits(tensor[None])[0], geometry, guide, contract)
     return predict
 
 
@@ -92,7 +92,7 @@ def oracle_predictor(contract: Contract, stride: int) -> MaskPredictor:
         for path in paths:
             path = Path(path)
             rgb, original_hw = ops.decode_for_model(path.read_bytes(), contract.input_hw)
-            tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
+            tensor, geometry, guide = pipeline.prepare(rgb, contract, original_hw)
             label = _label_of(path, "--oracle")
             _, _, rh, rw = (int(v) for v in geometry)
             sky = np.zeros(tensor.shape[1:], np.float32)
@@ -101,7 +101,7 @@ def oracle_predictor(contract: Contract, stride: int) -> MaskPredictor:
             p = np.clip(cv2.resize(sky, grid, interpolation=cv2.INTER_AREA), 0.02, 0.98)
             logits = np.zeros((len(contract.classes), *p.shape), np.float32)
             logits[contract.sky_index] = np.log(p / (1.0 - p))  # sky minus the others = logit(p)
-            yield ops.to_mask(logits, geometry, guide, contract)
+            yield pipeline.to_mask(logits, geometry, guide, contract)
     return predict
 
 
@@ -112,24 +112,23 @@ def band_oracle_predictor(onnx_path: Path, contract: Contract, fraction: bool = 
     perfect classifier of the band at the input resolution, with the labels as ``fit-refine`` reads
     them (nearest pixel), or with ``fraction`` the true sky fraction of each pixel, the ceiling of
     any band probability (train/EXPERIMENTS.md, R15)."""
-    if not contract.refine_learned:
+    if not contract.refine.learned:
         raise ValueError("--oracle-band needs the learned refinement (sky_refine.learned) in the config")
     from skyseg.convert.parity import ort_session
 
     session = ort_session(onnx_path, threads)
     name = session.get_inputs()[0].name
-    weights = np.float32(contract.refine_learned)
+    weights = np.float32(contract.refine.learned)
 
     def predict(paths: Sequence[Path]) -> Iterator[np.ndarray]:
         for path in paths:
             path = Path(path)
             rgb, original_hw = ops.decode_for_model(path.read_bytes(), contract.input_hw)
-            tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
+            tensor, geometry, guide = pipeline.prepare(rgb, contract, original_hw)
             logits = session.run(None, {name: tensor[None]})[0][0]
             refined, margin, small_grey, grey = ops.guided_refinement(
-                logits, guide, geometry, guide.shape, contract.sky_index, contract.refine_radius,
-                contract.refine_eps, contract.refine_subsample, contract.refine_trust)
-            features, index = ops.learned_features(refined, margin, small_grey, grey, contract.refine_subsample)
+                logits, guide, geometry, guide.shape, contract.sky_index, contract.refine)
+            features, index = ops.learned_features(refined, margin, small_grey, grey, contract.refine.subsample)
             orig_h, orig_w, rh, rw = (int(v) for v in geometry)
             label = _label_of(path, "--oracle-band")
             size, interpolation = (rw, rh), cv2.INTER_AREA if fraction else cv2.INTER_NEAREST

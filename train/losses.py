@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from mmseg.registry import MODELS
 
-from .labels import IGNORE, SKY
+from skyseg.labels import IGNORE, SKY
 
 
 def sky_boundary_band(label: torch.Tensor, radius: int, ignore_index: int = IGNORE) -> torch.Tensor:

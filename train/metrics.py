@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from .labels import IGNORE, SKY
+from skyseg.labels import IGNORE, SKY
 
 BOUNDARY_TOLERANCE_PX = 3
 SKY_PHOTO_SHARE = 0.01  #: an image "has sky" for the per-photo figures when >= 1% of its labelled pixels are sky

@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from skyseg import ops
+from skyseg import ops, pipeline
 from skyseg.contract import Contract
 
-from .labels import IGNORE, SKY
+from skyseg.labels import IGNORE, SKY
 
 L2 = 1e-4  #: ridge on the weights: the features are correlated (grey appears in four of them)
 #: the cascade re-decides band pixels whose logistic logit is within +-CASCADE_CUT: ~40% of the
@@ -37,12 +37,12 @@ def band_samples(run_logits: Callable[[np.ndarray], np.ndarray], contract: Contr
     xs, ys = [], []
     for image, label_path in tqdm(pairs, desc="cascade pixels" if learned else "band pixels", unit="img"):
         rgb, original_hw = ops.decode_for_model(Path(image).read_bytes(), contract.input_hw)
-        tensor, geometry, guide = ops.prepare(rgb, contract, original_hw)
+        tensor, geometry, guide = pipeline.prepare(rgb, contract, original_hw)
         logits = run_logits(tensor[None])[0]
         if learned:
-            features, index = ops.cascade_inputs(logits, geometry, guide, contract, learned, cut)
+            features, index = pipeline.cascade_inputs(logits, geometry, guide, contract, learned, cut)
         else:
-            features, index = ops.learned_inputs(logits, geometry, guide, contract)
+            features, index = pipeline.learned_inputs(logits, geometry, guide, contract)
         _, _, rh, rw = (int(v) for v in geometry)
         label = cv2.resize(cv2.imread(str(label_path), cv2.IMREAD_UNCHANGED), (rw, rh),
                            interpolation=cv2.INTER_NEAREST).reshape(-1)[index]

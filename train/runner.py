@@ -5,7 +5,7 @@ import logging
 from pathlib import Path
 from typing import Any, Iterator
 
-from skyseg import mmcompat
+from skyseg.train import mmcompat
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,13 @@ def load_config(config: str | Path, data_root: str | None = None,
     if options:
         cfg.merge_from_dict(options)
     return cfg
+
+
+def load_contract(config: str | Path):
+    """The serving contract a training config defines (:meth:`skyseg.contract.Contract.from_config`)."""
+    from skyseg.contract import Contract
+
+    return Contract.from_config(load_config(config))
 
 
 def train(config: str | Path, work_dir: str | Path, data_root: str | None = None,

@@ -16,7 +16,7 @@ import numpy as np
 from mmcv.transforms import BaseTransform
 from mmseg.registry import TRANSFORMS
 
-from .labels import IGNORE, NOT_SKY, SKY
+from skyseg.labels import IGNORE, NOT_SKY, SKY
 
 
 @TRANSFORMS.register_module()

@@ -1,1 +1,1 @@
-../../preprocess/1/model.py
+../../../skyseg/triton_models/preprocess.py

@@ -1,4 +1,5 @@
-"""Uploads the server must refuse, built in a few bytes: shared by the bad-input tests and the soak."""
+"""Uploads the server must refuse, built in a few bytes: fixtures of the bad-input tests, which the soak
+(benchmarks/soak.py) also mixes into its traffic."""
 from __future__ import annotations
 
 import struct

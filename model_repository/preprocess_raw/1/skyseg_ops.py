@@ -1,1 +1,0 @@
-../../preprocess/1/skyseg_ops.py
