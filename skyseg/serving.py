@@ -1,10 +1,10 @@
-"""Run the real tritonserver (the CPU build bundled in the ``nvidia-pytriton`` wheel).
+"""Run the real tritonserver: the CPU build bundled in the ``nvidia-pytriton`` wheel, or else the
+``tritonserver`` on PATH (NVIDIA's image, where docker/entrypoint.sh serves through this module).
 
-That build ships only the Python backend and expects a backend directory laid out by hand; this
-module lays it out, sets PATH / LD_LIBRARY_PATH so the Python stub runs this interpreter's
+The pytriton build ships only the Python backend and expects a backend directory laid out by hand;
+this module lays it out, sets PATH / LD_LIBRARY_PATH so the Python stub runs this interpreter's
 environment, starts the server on loopback, and waits until every model is ready or the server
-has exited (then its own error is raised). On GPU hosts use NVIDIA's tritonserver container with
-the same repository instead (see docker/).
+has exited (then its own error is raised).
 """
 from __future__ import annotations
 
@@ -41,6 +41,21 @@ def _site_root() -> Path:
     return Path(spec.origin).parent.parent
 
 
+def bundled() -> bool:
+    """Whether the pytriton CPU build serves (else NVIDIA's ``tritonserver`` from PATH)."""
+    return importlib.util.find_spec("pytriton") is not None
+
+
+def tritonserver_binary() -> str:
+    if bundled():
+        return str(triton_home() / "bin" / "tritonserver")
+    found = shutil.which("tritonserver")
+    if found is None:
+        raise ServerError("no tritonserver: `pip install 'skyseg[serve]'` (Linux x86_64, glibc >= 2.35) "
+                          "or run inside NVIDIA's tritonserver image (docker/Dockerfile.server)")
+    return found
+
+
 def triton_home() -> Path:
     return _site_root() / "pytriton" / "tritonserver"
 
@@ -67,9 +82,10 @@ def backend_directory(cache: Path | None = None) -> Path:
 def server_environment() -> dict[str, str]:
     env = dict(os.environ)
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
-    libs = [sysconfig.get_config_var("LIBDIR") or "", str(_site_root() / "nvidia_pytriton.libs"),
-            env.get("LD_LIBRARY_PATH", "")]
-    env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in libs if p)
+    if bundled():
+        libs = [sysconfig.get_config_var("LIBDIR") or "", str(_site_root() / "nvidia_pytriton.libs"),
+                env.get("LD_LIBRARY_PATH", "")]
+        env["LD_LIBRARY_PATH"] = os.pathsep.join(p for p in libs if p)
     env.setdefault("OMP_NUM_THREADS", "1")  # Python stubs each get their own process; no oversubscription
     return env
 
@@ -107,11 +123,12 @@ class TritonServer:
         return f"http://{self.host}:{self.metrics_port}/metrics"
 
     def command(self) -> list[str]:
-        return [str(triton_home() / "bin" / "tritonserver"),
-                f"--model-repository={self.repository}",
-                f"--backend-directory={backend_directory()}",
+        # The CPU build has only the Python backend, laid out here, and no GPU metrics to collect.
+        cpu_build = [f"--backend-directory={backend_directory()}", "--allow-gpu-metrics=false"] if bundled() else []
+        return [tritonserver_binary(),
+                f"--model-repository={self.repository}", *cpu_build,
                 f"--model-control-mode={self.model_control}",
-                "--exit-on-error=true", "--strict-readiness=true", "--allow-gpu-metrics=false",
+                "--exit-on-error=true", "--strict-readiness=true",
                 f"--http-address={self.host}", f"--http-port={self.http_port}",
                 f"--grpc-address={self.host}", f"--grpc-port={self.grpc_port}",
                 f"--metrics-address={self.host}", f"--metrics-port={self.metrics_port}",
@@ -119,7 +136,8 @@ class TritonServer:
 
     def start(self, timeout_s: float = 180.0) -> "TritonServer":
         if not self.repository.is_dir():
-            raise ServerError(f"model repository {self.repository} does not exist")
+            raise ServerError(f"model repository {self.repository} does not exist: "
+                              "write one with `skyseg build-repo --out DIR`")
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with open(self.log_file, "wb") as sink:
             self.process = subprocess.Popen(self.command(), stdout=sink, stderr=subprocess.STDOUT,
@@ -183,6 +201,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--log-file", type=Path)
     p.add_argument("--print-command", action="store_true",
                    help="print the equivalent `tritonserver --model-repository ...` shell command and exit")
+    p.add_argument("tritonserver_args", nargs="*", metavar="-- TRITONSERVER_ARG",
+                   help="passed on to tritonserver after `--`, e.g. -- --log-verbose=1")
     p.set_defaults(func=_serve)
 
 
@@ -194,7 +214,7 @@ def shell_command(server: TritonServer) -> str:
 
 def _serve(args: argparse.Namespace) -> int:
     server = TritonServer(args.model_repository, args.host, args.http_port, args.grpc_port,
-                          args.metrics_port, args.model_control, args.log_file)
+                          args.metrics_port, args.model_control, args.log_file, tuple(args.tritonserver_args))
     if args.print_command:
         print(shell_command(server))
         return 0
