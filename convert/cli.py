@@ -114,7 +114,10 @@ def plan_spec(repository: Path, workspace_mib: int = 2048):
     _, height, width = config.model_warmup[0].inputs[MODEL_INPUT].dims
     divisor = int(read(PREPROCESS).parameters["size_divisor"].string_value or 0)
     min_hw = (divisor, divisor) if divisor else (height, width)
-    return PlanSpec(repository / NETWORK / "1" / ONNX_FILE, (height, width), config.max_batch_size, workspace_mib,
+    versions = sorted((int(d.name) for d in (repository / NETWORK).iterdir() if d.name.isdigit()), reverse=True)
+    if not versions:
+        raise ValueError(f"{repository / NETWORK} has no version folder: write it with `skyseg build-repo --target gpu`")
+    return PlanSpec(repository / NETWORK / str(versions[0]) / ONNX_FILE, (height, width), config.max_batch_size, workspace_mib,
                     min_hw=min_hw)
 
 
@@ -166,6 +169,10 @@ def register_build_repo(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=CHECKOUT_REPOSITORY if CHECKOUT_REPOSITORY.is_dir() else None,
                    required=not CHECKOUT_REPOSITORY.is_dir(),
                    help="repository folder (default in a checkout: its model_repository/)")
+    p.add_argument("--version", type=int, default=1,
+                   help="the network's version folder (default 1). Written beside the served version of a "
+                        "server in explicit model control, `POST /v2/repository/models/bisenetv2/load` swaps "
+                        "it in with no failed request (README, \"Updating the model without downtime\")")
     p.add_argument("--link", action=argparse.BooleanOptionalAction,
                    help="symlink the package's files instead of copying them (default: only for the "
                         "checkout's own model_repository/, which then holds no second copy of any code)")
@@ -235,6 +242,7 @@ def _build_repo(args: argparse.Namespace) -> int:
                                     "or serve FP32 with --precision fp32")
     contract = load_contract(args.config) if args.config else Contract.from_onnx(args.onnx)
     link = checkout if args.link is None else args.link
-    for path in build_repository(contract, args.onnx, args.out, opts, target=args.target, int8_onnx=int8, link=link):
+    for path in build_repository(contract, args.onnx, args.out, opts, target=args.target, int8_onnx=int8, link=link,
+                                 version=args.version):
         print(f"wrote {path}")
     return 0

@@ -36,8 +36,8 @@ TARGETS = ("cpu", "gpu")
 @dataclass(frozen=True)
 class ServingOptions:
     max_batch_size: int = c.MAX_BATCH_SIZE
-    max_pixels: int = 64_000_000  #: images declaring more pixels are refused before decoding (bombs)
-    max_bytes: int = 32 << 20  #: encoded images above this are refused (Triton 2.51 has no request-size flag)
+    max_pixels: int = c.MAX_PIXELS  #: images declaring more pixels are refused before decoding (bombs)
+    max_bytes: int = c.MAX_BYTES  #: encoded images above this are refused (Triton 2.51 has no request-size flag)
     #: how long the batcher waits to fill a batch for the network. 0: under load the queue fills
     #: while the single instance computes anyway, and at low load a wait only adds latency.
     network_queue_delay_us: int = 0
@@ -114,12 +114,16 @@ def network_config_gpu(contract: Contract, logits_shape, opts: ServingOptions) -
 
 
 def _network_io(config: mc.ModelConfig, contract: Contract, logits_shape, opts: ServingOptions) -> None:
+    config.version_policy.latest.num_versions = 1  # a new version folder replaces the served one
     config.dynamic_batching.preferred_batch_size.append(opts.max_batch_size)
     config.input.append(_tensor(mc.ModelInput, c.MODEL_INPUT, "TYPE_FP32", [3, *canvas_dims(contract)]))
     config.output.append(_tensor(mc.ModelOutput, c.MODEL_OUTPUT, "TYPE_FP32", logits_shape))
 
 
-def _mask_outputs() -> list:
+def _mask_outputs(plain: bool) -> list:
+    """The mask as the client sees it: plain (MASK) or bit-packed with its size (MASK_BITS, MASK_SIZE)."""
+    if plain:
+        return [_tensor(mc.ModelOutput, c.MASK, "TYPE_UINT8", [-1, -1])]
     return [_tensor(mc.ModelOutput, c.MASK_BITS, "TYPE_UINT8", [-1, -1]),
             _tensor(mc.ModelOutput, c.MASK_SIZE, "TYPE_INT32", [2])]
 
@@ -129,19 +133,22 @@ def postprocess_config(contract: Contract, logits_shape, opts: ServingOptions) -
     config.input.extend([_tensor(mc.ModelInput, c.MODEL_OUTPUT, "TYPE_FP32", logits_shape),
                          _tensor(mc.ModelInput, c.GEOMETRY, "TYPE_INT32", [4]),
                          _tensor(mc.ModelInput, c.GUIDE, "TYPE_UINT8", canvas_dims(contract))])
-    config.output.extend(_mask_outputs())
+    config.output.extend(_mask_outputs(plain=False) + _mask_outputs(plain=True))  # each made only when asked for
     # One JSON object (ops.Refinement's fields; the cascade is ~530 numbers), checked as it is read back.
     _params(config, sky_index=str(contract.sky_index), refinement=dataclasses.asdict(contract.refine))
     return config
 
 
-def ensemble_config(contract: Contract, logits_shape, opts: ServingOptions, raw: bool) -> mc.ModelConfig:
+def ensemble_config(contract: Contract, logits_shape, opts: ServingOptions, raw: bool,
+                    plain_mask: bool = False) -> mc.ModelConfig:
     entry, preprocess = (c.FRAME, c.PREPROCESS_RAW) if raw else (c.IMAGE, c.PREPROCESS)
-    config = mc.ModelConfig(name=c.ENSEMBLE_RAW if raw else c.ENSEMBLE, platform="ensemble",
-                            max_batch_size=opts.max_batch_size)
+    name = {(False, False): c.ENSEMBLE, (True, False): c.ENSEMBLE_RAW,
+            (False, True): c.ENSEMBLE_MASK, (True, True): c.ENSEMBLE_RAW_MASK}[raw, plain_mask]
+    config = mc.ModelConfig(name=name, platform="ensemble", max_batch_size=opts.max_batch_size)
     config.input.append(_tensor(mc.ModelInput, c.FRAME, "TYPE_UINT8", [-1, -1, 3]) if raw
                         else _tensor(mc.ModelInput, c.IMAGE, "TYPE_STRING", [1]))
-    config.output.extend(_mask_outputs())
+    outputs = _mask_outputs(plain_mask)
+    config.output.extend(outputs)
     steps = config.ensemble_scheduling.step
     steps.add(model_name=preprocess, model_version=-1, input_map={entry: entry},
               output_map={c.MODEL_INPUT: "_input", c.GEOMETRY: "_geometry", c.GUIDE: "_guide"})
@@ -149,7 +156,7 @@ def ensemble_config(contract: Contract, logits_shape, opts: ServingOptions, raw:
               output_map={c.MODEL_OUTPUT: "_logits"})
     steps.add(model_name=c.POSTPROCESS, model_version=-1,
               input_map={c.MODEL_OUTPUT: "_logits", c.GEOMETRY: "_geometry", c.GUIDE: "_guide"},
-              output_map={c.MASK_BITS: c.MASK_BITS, c.MASK_SIZE: c.MASK_SIZE})
+              output_map={o.name: o.name for o in outputs})
     return config
 
 
@@ -159,13 +166,13 @@ def all_configs(contract: Contract, logits_shape, opts: ServingOptions, target: 
                else network_config(contract, logits_shape, opts, onnx_file))
     return [preprocess_config(contract, opts, raw=False), preprocess_config(contract, opts, raw=True),
             network, postprocess_config(contract, logits_shape, opts),
-            ensemble_config(contract, logits_shape, opts, raw=False),
-            ensemble_config(contract, logits_shape, opts, raw=True)]
+            *(ensemble_config(contract, logits_shape, opts, raw, plain)
+              for plain in (False, True) for raw in (False, True))]
 
 
-def write_config(config: mc.ModelConfig, repository: Path) -> Path:
+def write_config(config: mc.ModelConfig, repository: Path, version: int = 1) -> Path:
     path = repository / config.name / "config.pbtxt"
-    (path.parent / "1").mkdir(parents=True, exist_ok=True)
+    (path.parent / str(version)).mkdir(parents=True, exist_ok=True)
     path.write_text(HEADER + text_format.MessageToString(config))
     return path
 
@@ -192,9 +199,9 @@ def _place(source: Path, target: Path, link: bool = False) -> None:
         shutil.copyfile(source, target)
 
 
-def _write_python_models(out: Path, target: str, link: bool) -> None:
+def _write_python_models(out: Path, target: str, link: bool, network_version: int) -> None:
     for model, (template, imports_ops) in PYTHON_MODELS.items():
-        version_dir = out / model / "1"
+        version_dir = out / model / str(network_version if model == c.NETWORK else 1)
         if model == c.NETWORK and target == "gpu":
             (version_dir / "model.py").unlink(missing_ok=True)  # the TensorRT backend serves this step
             continue
@@ -223,11 +230,16 @@ def output_shape(onnx_path: str | Path) -> tuple[int, int, int]:
 
 def build_repository(contract: Contract, onnx_path: Path, out: Path,
                      opts: ServingOptions = ServingOptions(), target: str = "cpu",
-                     int8_onnx: Path | None = None, link: bool = False) -> list[Path]:
+                     int8_onnx: Path | None = None, link: bool = False, version: int = 1) -> list[Path]:
     """Write a repository. ``target="gpu"`` ships the ONNX model as the plan's source; the plan
     itself is built where it runs. ``int8_onnx`` makes the CPU step run the INT8 model. ``link``
     writes relative symlinks to the package's files (sources, ops, the default models) instead of
-    copies: a development checkout's repository, where an edit of the ops serves at the next start."""
+    copies: a development checkout's repository, where an edit of the ops serves at the next start.
+    ``version`` is the network's version folder: written beside a served one, a server in explicit
+    (or poll) model control loads it while the old one serves, then unloads the old one (the
+    network keeps only its latest version), docs: README, "Updating the model without downtime"."""
+    if version < 1:
+        raise ValueError(f"model versions start at 1, not {version}")
     if target not in TARGETS:
         raise ValueError(f"target must be one of {TARGETS}, not {target!r}")
     if int8_onnx is not None and target != "cpu":
@@ -236,14 +248,24 @@ def build_repository(contract: Contract, onnx_path: Path, out: Path,
     if contract.size_divisor and -1 not in logits_shape:
         raise ValueError(f"{onnx_path} has a fixed input size, but the contract's size_divisor "
                          f"{contract.size_divisor} asks for one that follows each image; re-export it")
+    configs = all_configs(contract, logits_shape, opts, target, INT8_ONNX_FILE if int8_onnx is not None else ONNX_FILE)
+    if version > 1:
+        _refuse_a_changed_contract(configs, out)
     out.mkdir(parents=True, exist_ok=True)
-    _write_python_models(out, target, link)
-    version_dir = out / c.NETWORK / "1"
+    _write_python_models(out, target, link, version)
+    version_dir = out / c.NETWORK / str(version)
     _place(onnx_path, version_dir / ONNX_FILE, link and _in_package(onnx_path))
-    onnx_file = ONNX_FILE
     (version_dir / INT8_ONNX_FILE).unlink(missing_ok=True)
     if int8_onnx is not None:
         _place(int8_onnx, version_dir / INT8_ONNX_FILE, link and _in_package(int8_onnx))
-        onnx_file = INT8_ONNX_FILE
-    configs = all_configs(contract, logits_shape, opts, target, onnx_file)
-    return [write_config(config, out) for config in configs]
+    return [write_config(config, out, version if config.name == c.NETWORK else 1) for config in configs]
+
+
+def _refuse_a_changed_contract(configs: list, out: Path) -> None:
+    """A new network version swaps in under a running server only if every config stays as served:
+    a changed input box, refinement or precision needs the whole repository rebuilt and a restart."""
+    changed = [config.name for config in configs if (out / config.name / "config.pbtxt").is_file()
+               and (out / config.name / "config.pbtxt").read_text() != HEADER + text_format.MessageToString(config)]
+    if changed:
+        raise ValueError(f"this model changes the served configs of {', '.join(changed)}: a new version cannot "
+                         "swap in under the running server; rebuild the repository (version 1) and restart")

@@ -10,8 +10,8 @@ import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from skyseg_client.protocol import (ENSEMBLE, ENSEMBLE_RAW, FRAME, IMAGE, MASK_BITS, MASK_SIZE,  # noqa: F401
-                                    MAX_BATCH_SIZE)
+from skyseg_client.protocol import (ENSEMBLE, ENSEMBLE_MASK, ENSEMBLE_RAW, ENSEMBLE_RAW_MASK,  # noqa: F401
+                                    FRAME, IMAGE, MASK, MASK_BITS, MASK_SIZE, MAX_BATCH_SIZE)
 
 from .labels import CLASSES
 from .ops.refinement import Refinement
@@ -23,6 +23,11 @@ GEOMETRY = "GEOMETRY"  #: INT32 [batch, 4]: original h, w and letterboxed h, w
 GUIDE = "GUIDE"  #: UINT8 [batch, H, W]: the grey letterboxed canvas, edges for the mask refinement
 #: Step model names in the repository.
 PREPROCESS, PREPROCESS_RAW, NETWORK, POSTPROCESS = "preprocess", "preprocess_raw", "bisenetv2", "postprocess"
+#: The serving limits' defaults (``skyseg build-repo`` options, also what local inference applies):
+#: images declaring more pixels are refused from their header, before decoding (bombs), and
+#: encoded uploads above this size are refused (Triton 2.51 has no request-size flag).
+MAX_PIXELS = 64_000_000
+MAX_BYTES = 32 << 20
 #: ONNX metadata key under which ``skyseg export`` stores the contract (generated, never edited).
 ONNX_METADATA_KEY = "skyseg_contract"
 

@@ -125,9 +125,11 @@ class TritonServer:
     def command(self) -> list[str]:
         # The CPU build has only the Python backend, laid out here, and no GPU metrics to collect.
         cpu_build = [f"--backend-directory={backend_directory()}", "--allow-gpu-metrics=false"] if bundled() else []
+        # explicit: every model loads at start, then changes only on load/unload requests
+        load_all = ["--load-model=*"] if self.model_control == "explicit" else []
         return [tritonserver_binary(),
                 f"--model-repository={self.repository}", *cpu_build,
-                f"--model-control-mode={self.model_control}",
+                f"--model-control-mode={self.model_control}", *load_all,
                 "--exit-on-error=true", "--strict-readiness=true",
                 f"--http-address={self.host}", f"--http-port={self.http_port}",
                 f"--grpc-address={self.host}", f"--grpc-port={self.grpc_port}",
@@ -197,7 +199,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--grpc-port", type=int, default=8001)
     p.add_argument("--metrics-port", type=int, default=8002)
     p.add_argument("--model-control", choices=["none", "poll", "explicit"], default="none",
-                   help="'none' (default) refuses load/unload requests over the API")
+                   help="'none' (default) refuses load/unload requests over the API; 'explicit' loads every "
+                        "model at start and then accepts them (a new network version without downtime)")
     p.add_argument("--log-file", type=Path)
     p.add_argument("--print-command", action="store_true",
                    help="print the equivalent `tritonserver --model-repository ...` shell command and exit")

@@ -23,8 +23,8 @@ def test_config_parses_as_triton_model_config(path: Path):
 
 def test_repository_has_the_whole_ensemble():
     names = {p.parent.name for p in CONFIGS}
-    assert names == {"preprocess", "preprocess_raw", "bisenetv2", "postprocess",
-                     "sky_segmentation", "sky_segmentation_raw"}
+    assert names == {"preprocess", "preprocess_raw", "bisenetv2", "postprocess", "sky_segmentation",
+                     "sky_segmentation_raw", "sky_segmentation_mask", "sky_segmentation_raw_mask"}
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -124,7 +124,7 @@ def _parse(path: Path) -> mc.ModelConfig:
 def test_gpu_repository_parses_and_keeps_the_ensemble_graph(gpu_repository):
     for path in sorted(gpu_repository.glob("*/config.pbtxt")):
         _parse(path)
-    for ensemble in ("sky_segmentation", "sky_segmentation_raw"):
+    for ensemble in ("sky_segmentation", "sky_segmentation_raw", "sky_segmentation_mask", "sky_segmentation_raw_mask"):
         assert _parse(gpu_repository / ensemble / "config.pbtxt") == _parse(CHECKOUT_REPOSITORY / ensemble / "config.pbtxt")
     cpu, gpu = (_parse(r / "bisenetv2/config.pbtxt") for r in (CHECKOUT_REPOSITORY, gpu_repository))
     assert (list(cpu.input), list(cpu.output), cpu.max_batch_size) == (list(gpu.input), list(gpu.output), gpu.max_batch_size)

@@ -6,6 +6,12 @@ import numpy as np
 
 ENSEMBLE = "sky_segmentation"  #: encoded image bytes in, mask out
 ENSEMBLE_RAW = "sky_segmentation_raw"  #: decoded RGB frame in, mask out (video clients)
+#: The same two with the plain MASK out instead of MASK_BITS + MASK_SIZE (curl, perf_analyzer and
+#: plain tritonclient users). Separate ensembles, because a Triton 2.51 ensemble asks its steps for
+#: every output it maps, whatever the client requested: in one ensemble the postprocess would pay
+#: for both forms on every request.
+ENSEMBLE_MASK = "sky_segmentation_mask"
+ENSEMBLE_RAW_MASK = "sky_segmentation_raw_mask"
 IMAGE = "IMAGE"  #: BYTES [batch, 1]: one JPEG/PNG/BMP/WebP file per item
 FRAME = "FRAME"  #: UINT8 [batch, H, W, 3], RGB
 #: UINT8 [batch, H, ceil(W/8)]: the sky mask at the input's own size, one bit per pixel (1 = sky),
@@ -15,6 +21,7 @@ FRAME = "FRAME"  #: UINT8 [batch, H, W, 3], RGB
 #: :func:`unpack_mask` restores it.
 MASK_BITS = "MASK_BITS"
 MASK_SIZE = "MASK_SIZE"  #: INT32 [batch, 2]: the mask's (H, W), which MASK_BITS alone cannot tell
+MASK = "MASK"  #: UINT8 [batch, H, W]: the plain mask, 0 = not sky, 255 = sky (the *_mask ensembles)
 MAX_BATCH_SIZE = 8
 SKY_VALUE = 255
 

@@ -1,5 +1,6 @@
 """Refine the sky probability along the image's edges, upsample it to each image's original size,
-threshold it and send it bit-packed (MASK_BITS) with its size (MASK_SIZE)."""
+threshold it and send it bit-packed (MASK_BITS) with its size (MASK_SIZE), or plain (MASK): each
+form only when the request asks for it (the bit-packed and the plain ensembles map one form each)."""
 import json
 
 import cv2
@@ -20,7 +21,7 @@ class TritonPythonModel:
         self.sky_index = int(params["sky_index"])
         self.refinement = Refinement(**json.loads(params["refinement"]))  # checked as it is built
         self.logits_in, self.geometry_in, self.guide_in = (i["name"] for i in config["input"])
-        self.bits_out, self.size_out = (o["name"] for o in config["output"])
+        self.bits_out, self.size_out, self.mask_out = (o["name"] for o in config["output"])
 
     def execute(self, requests):
         return [self._respond(request) for request in requests]
@@ -36,7 +37,12 @@ class TritonPythonModel:
             return pb_utils.InferenceResponse(output_tensors=[], error=error)
         masks = np.stack([logits_to_mask(l, g, guide.shape, self.sky_index, guide, self.refinement)
                           for l, g, guide in zip(logits, geometry, guides, strict=True)])
-        return pb_utils.InferenceResponse(output_tensors=[
-            pb_utils.Tensor(self.bits_out, pack_mask(masks)),
-            pb_utils.Tensor(self.size_out, np.ascontiguousarray(geometry[:, :2])),
-        ])
+        wanted = request.requested_output_names()
+        outputs = []
+        if self.bits_out in wanted:
+            outputs.append(pb_utils.Tensor(self.bits_out, pack_mask(masks)))
+        if self.size_out in wanted:
+            outputs.append(pb_utils.Tensor(self.size_out, np.ascontiguousarray(geometry[:, :2])))
+        if self.mask_out in wanted:
+            outputs.append(pb_utils.Tensor(self.mask_out, masks))
+        return pb_utils.InferenceResponse(output_tensors=outputs)
