@@ -8,7 +8,7 @@ from skyseg.train.device_bundle import training_splits
 from skyseg.train.runner import DEFAULT_CONFIG, load_config
 
 STAGE2_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py"
-E11_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-2k-ft7-camvid_sky-384x512.py"
+E11_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-2k-ft7-camvid_sky-384x512.py"
 
 
 def _write_split(root, name, count):

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from skyseg.labels import IGNORE, NOT_SKY, SKY
 from skyseg.train.runner import DEFAULT_CONFIG, load_config
 
-BOUNDARY_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-2k-ft10-boundary_sky-384x512.py"
+BOUNDARY_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-2k-ft10-boundary_sky-384x512.py"
 
 
 def _build(**kwargs):

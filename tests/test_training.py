@@ -166,7 +166,7 @@ def test_amp_on_cpu_trains_in_bfloat16_with_float32_weights(tiny_run, tmp_path):
     assert losses and all(np.isfinite(losses))
 
 
-@pytest.mark.parametrize("config", sorted(DEFAULT_CONFIG.parent.glob("*.py")), ids=lambda p: p.name)
+@pytest.mark.parametrize("config", sorted(DEFAULT_CONFIG.parent.rglob("*.py")), ids=lambda p: p.name)
 def test_every_recipe_config_builds_its_model(config):
     """Each stage's config (stage 2 and 3 inherit and override) must still parse and build."""
     from mmseg.registry import MODELS

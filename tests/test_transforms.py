@@ -7,7 +7,7 @@ import pytest
 from skyseg import samples
 from skyseg.train.runner import DEFAULT_CONFIG, load_config
 
-WEATHER_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-2k-ft6-weather_sky-384x512.py"
+WEATHER_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-2k-ft6-weather_sky-384x512.py"
 
 
 def _build(**kwargs):
@@ -93,7 +93,7 @@ def test_ignore_near_sky_drops_only_the_not_sky_label_bordering_the_sky_of_the_n
 
 
 def _recolor(**kwargs):
-    load_config(DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb16-distil-recolor_sky-384x512-gpu.py")
+    load_config(DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb16-distil-recolor_sky-384x512-gpu.py")
     from mmseg.registry import TRANSFORMS
 
     return TRANSFORMS.build(dict(type="SkyRecolor", **kwargs))
@@ -129,7 +129,7 @@ def test_sky_recolor_names_an_unknown_look():
 
 
 def _swap(**kwargs):
-    load_config(DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb16-distil-skyswap_sky-384x512-gpu.py")
+    load_config(DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb16-distil-skyswap_sky-384x512-gpu.py")
     from mmseg.registry import TRANSFORMS
 
     return TRANSFORMS.build(dict(type="SkySwap", **kwargs))

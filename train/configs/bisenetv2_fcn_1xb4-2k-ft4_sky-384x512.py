@@ -3,6 +3,8 @@
 # moves the network around its basin (CamVid -0.1, ADE20K -7.5); a low rate only descends it.
 # Starts from the inference checkpoint (train/weights), which has no auxiliary heads: fresh random
 # heads would send large gradients into the backbone at the start, so this stage trains without them.
+# E7 itself was not adopted, but this config stays beside the shipped recipe: stage 5
+# (bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py) inherits it (no auxiliary heads).
 _base_ = ['./bisenetv2_fcn_1xb4-2k-ft2_sky-384x512.py']
 
 load_from = 'train/weights/bisenetv2_sky_384x512.pth'

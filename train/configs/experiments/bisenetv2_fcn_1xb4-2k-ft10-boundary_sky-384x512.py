@@ -3,7 +3,7 @@
 # cross-entropy weighted 4x within 4 px of the sky boundary (`BoundaryWeightedCELoss`,
 # train/losses.py), where three quarters of CamVid test's wrong pixels are. Lovasz stays.
 # E7 is the control: the same run with plain cross-entropy.
-_base_ = ['./bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
+_base_ = ['../bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
 
 custom_imports = dict(imports=['skyseg.train.datasets', 'skyseg.train.hooks', 'skyseg.train.losses'],
                       allow_failed_imports=False)

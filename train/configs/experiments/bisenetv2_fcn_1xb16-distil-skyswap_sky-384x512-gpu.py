@@ -1,7 +1,7 @@
 # E19: the distillation recipe (E16b) with 30% of the human-labelled street and scene skies replaced
 # by real skies cut from the teacher-labelled SUN photos (SkySwap: blue, dusk and sunset skies next to
 # facades and crowns, inside the human label, through a feathered matte). Everything else as E16b.
-_base_ = ['./bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py']
+_base_ = ['../bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py']
 
 swap_prob = 0.3
 train_pipeline = [

@@ -4,7 +4,7 @@
 # low rate alone did not move. This gives the restart twice E4's length, affordable on CPUs with
 # native bfloat16 (`skyseg train --amp`: 50 min on a Zen 5). From E7's config: the inference
 # checkpoint as the start, no auxiliary heads (it has none to load).
-_base_ = ['./bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
+_base_ = ['../bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
 
 max_iters = 4500
 optim_wrapper = dict(optimizer=dict(lr=0.01))

@@ -3,7 +3,7 @@
 # cross-entropy (MMSeg's OHEMPixelSampler: only pixels predicted with < 0.7 confidence, at least
 # 100k per batch of 4 x 384x512), because 72% of the remaining CamVid errors lie within 3 px of the
 # sky boundary and plain cross-entropy spends most of its gradient on easy interior pixels.
-_base_ = ['./bisenetv2_fcn_1xb4-2k-ft2_sky-384x512.py']
+_base_ = ['../bisenetv2_fcn_1xb4-2k-ft2_sky-384x512.py']
 
 load_from = 'work_dirs/ft2/iter_2000.pth'  # stage 3 (with its auxiliary heads)
 

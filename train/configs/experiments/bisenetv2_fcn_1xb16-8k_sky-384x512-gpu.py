@@ -2,7 +2,7 @@
 # CE + Lovasz, ADE20K weighted x2) trained from scratch in one go, batch 16, 8k iterations, AMP
 # (`skyseg train` switches to AmpOptimWrapper on CUDA). Written for a lent H100/H200; not yet run
 # on one (no GPU was lent when it was written).
-_base_ = ['./bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py']
+_base_ = ['../bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py']
 
 load_from = None  # from scratch: the GPU affords the full schedule
 train_dataloader = dict(batch_size=16, num_workers=8)

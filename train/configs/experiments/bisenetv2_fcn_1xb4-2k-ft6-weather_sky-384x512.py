@@ -5,7 +5,7 @@
 # winter streets, a look the training splits hold little of; E7 without it moved nothing, so any
 # change against E7 is the augmentation's. Measured, not adopted: CamVid and Cityscapes flat, ADE20K
 # held-out 62.1 -> 50.3 (bright indoor walls taken for hazy sky).
-_base_ = ['./bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
+_base_ = ['../bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
 
 custom_imports = dict(imports=['skyseg.train.datasets', 'skyseg.train.hooks', 'skyseg.train.transforms'],
                       allow_failed_imports=False)

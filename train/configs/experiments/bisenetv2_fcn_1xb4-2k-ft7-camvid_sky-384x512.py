@@ -6,6 +6,6 @@
 # convention is the one users want.) The *_heldout splits and CamVid test stay unseen.
 # Measured, not adopted: better on every labelled set (CamVid test +0.11, ADE20K held-out +5.0) but
 # it drops the grey cumulus above the horizon of field_annarbor.mp4 that stage 3 finds.
-_base_ = ['./bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
+_base_ = ['../bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
 
 train_dataloader = dict(dataset=dict(split_weights=dict(_delete_=True, camvid_train=2, camvid_val=2, ade20k_sky=2)))

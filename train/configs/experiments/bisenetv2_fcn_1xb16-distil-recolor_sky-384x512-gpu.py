@@ -1,7 +1,7 @@
 # E17: the distillation recipe (E16) with 30% of the labelled skies repainted blue, dusk, sunset,
 # night or overcast (SkyRecolor: texture and the real boundary kept, a feathered matte), to measure
 # whether colour variety beyond the teacher's photos helps. Everything else as E16.
-_base_ = ['./bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py']
+_base_ = ['../bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py']
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
