@@ -71,3 +71,16 @@ def write_video(path: Path, frames: int = 75, size: tuple[int, int] = (640, 360)
         writer.write(np.ascontiguousarray(panorama[:, x:x + w]))
     writer.release()
     return path
+
+
+def render_sunset_sky(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A BGR sunset sky (deep blue above, orange at the horizon, soft clouds): a new sky for the
+    demo's sky replacement that needs no photo licence."""
+    rng = np.random.default_rng(seed)
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    top, horizon = np.float32([110, 40, 30]), np.float32([60, 140, 250])  # BGR
+    image = np.broadcast_to(top * (1 - t) + horizon * t, (height, width, 3)).copy()
+    clouds = cv2.GaussianBlur(rng.random((height, width)).astype(np.float32), (0, 0), max(width, height) / 40)
+    clouds = np.clip((clouds - clouds.mean()) * 12, 0, 1)[..., None]
+    image = image * (1 - 0.5 * clouds) + np.float32([120, 150, 230]) * 0.5 * clouds
+    return np.clip(image, 0, 255).astype(np.uint8)

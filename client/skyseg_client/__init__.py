@@ -2,6 +2,7 @@
 from .client import SkySegClient
 from .errors import SkySegError
 from .overlay import overlay
+from .replace import replace_sky
 
-__all__ = ["SkySegClient", "SkySegError", "overlay"]
+__all__ = ["SkySegClient", "SkySegError", "overlay", "replace_sky"]
 __version__ = "0.1.0"

@@ -1,4 +1,4 @@
-"""The ``skyseg`` command. The client ships ``segment`` and ``video``; the full project adds
+"""The ``skyseg`` command. The client ships ``segment``, ``video`` and ``replace``; the full project adds
 ``train``, ``eval``, ``export``, ``build-repo`` and ``serve`` through the ``skyseg.commands``
 entry-point group, so the client installs on its own with only tritonclient, numpy and OpenCV."""
 from __future__ import annotations
@@ -9,7 +9,7 @@ import sys
 from importlib.metadata import entry_points
 from typing import Sequence
 
-from . import segment_command, video_command
+from . import replace_command, segment_command, video_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -18,6 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     segment_command.register(subparsers)
     video_command.register(subparsers)
+    replace_command.register(subparsers)
     for entry in entry_points(group="skyseg.commands"):
         try:
             entry.load()(subparsers)

@@ -128,12 +128,17 @@ class SkySegClient:
         return results
 
     def segment_video(self, source: str | PathLike | Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield ``(frame_bgr, mask)`` in frame order.
+        """Yield ``(frame_bgr, mask)`` in frame order: a video file's frames, or ``segment_frames(source)``."""
+        yield from self.segment_frames(_read_frames(source) if isinstance(source, (str, PathLike)) else source)
 
-        A reader thread decodes up to ``max_in_flight`` frames ahead, so decoding overlaps both the
+    def segment_frames(self, frames: Iterable[np.ndarray]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield ``(frame_bgr, mask)`` for each BGR frame, in order, ``max_in_flight`` of them in flight.
+
+        A reader thread pulls ``frames`` up to ``max_in_flight`` ahead, so decoding overlaps both the
         frames in flight and the caller's own work on the previous results (OpenCV releases the GIL).
+        An error of ``frames`` is raised here (the frames then in flight are not yielded), as is the
+        SkySegError of the first frame that fails on the server. Closing the generator stops the reader.
         """
-        frames = _read_frames(source) if isinstance(source, (str, PathLike)) else iter(source)
         for frame, outcome in self._pipelined(read_ahead(frames, self.max_in_flight), lambda f: f, keep_input=True):
             if isinstance(outcome, Exception):
                 raise outcome
