@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from benchmarks import compare
-from benchmarks import perf_analyzer as pa
+from benchmarks.common.images import DEFAULT_IMAGES, ROOT, parse_size, write_image_sets
+from benchmarks.common.machine import machine
 from benchmarks.compare import percent_down
 
 TARGET = 0.8  #: the performance issue's C >= 80% of B
@@ -65,14 +66,14 @@ def report(size: str, summary: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--size", type=pa._size, default=pa._size("1920x1080"), help="WxH of the JPEGs")
+    p.add_argument("--size", type=parse_size, default=parse_size("1920x1080"), help="WxH of the JPEGs")
     p.add_argument("--rounds", type=int, default=6)
     p.add_argument("--seconds", type=float, default=10.0, help="measured seconds of B and of C per round")
     p.add_argument("--in-flight", type=int, default=12, help="requests in flight for C (12: the server batches 2-3 per network call)")
     p.add_argument("--b-batches", default="1,2,3", help="batch sizes B runs at in each round; the fastest counts")
-    p.add_argument("--images", default=pa.DEFAULT_IMAGES, help="glob of real images (CamVid test by default)")
+    p.add_argument("--images", default=DEFAULT_IMAGES, help="glob of real images (CamVid test by default)")
     p.add_argument("--count", type=int, default=16)
-    p.add_argument("--repository", type=Path, default=compare.ROOT / "model_repository")
+    p.add_argument("--repository", type=Path, default=ROOT / "model_repository")
     p.add_argument("--json", type=Path, help="also write the rounds and the summary here")
     args = p.parse_args(argv)
     from skyseg.serving import TritonServer, free_port
@@ -83,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     layout = compare.network_layout(args.repository)
     rounds: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="skyseg-c-over-b-") as tmp:
-        inputs, source = compare.make_inputs(args.images, args.count, [args.size], Path(tmp))
+        inputs, source = write_image_sets(args.images, args.count, [args.size], Path(tmp))
         (size, files), = inputs.items()
         print(f"inputs: {source}; {args.rounds} rounds of {args.seconds:.0f} s of B then C", flush=True)
         with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),
@@ -100,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     print(report(size, summary))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"size": size, "inputs": source, "machine": pa.machine(),
+        args.json.write_text(json.dumps({"size": size, "inputs": source, "machine": machine(),
                                          "in_flight": args.in_flight, "seconds": args.seconds,
                                          "b_batches": b_batches} | summary, indent=2))
     return 0

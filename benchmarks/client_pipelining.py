@@ -13,9 +13,8 @@ import argparse
 import sys
 import time
 
-from benchmarks.cpu_accounting import self_cpu_ms
-from benchmarks.load_options import add_load_options, load_jpegs
-from benchmarks.soak import run_load
+from benchmarks.common.load import add_load_options, load_jpegs, run_load
+from benchmarks.common.processes import own_cpu_seconds
 
 
 def segment_many_rate(url: str, images: list[bytes], in_flight: int, seconds: float) -> tuple[float, float]:
@@ -23,20 +22,21 @@ def segment_many_rate(url: str, images: list[bytes], in_flight: int, seconds: fl
     from skyseg_client import SkySegClient
 
     with SkySegClient(url, max_in_flight=in_flight) as client:
-        done, cpu, start = 0, self_cpu_ms(), time.perf_counter()
+        done, cpu, start = 0, own_cpu_seconds(), time.perf_counter()
         while time.perf_counter() - start < seconds:
             done += len(client.segment_many(images * 4))
         wall = time.perf_counter() - start
-    return done / wall, (self_cpu_ms() - cpu) / done
+    return done / wall, 1000.0 * (own_cpu_seconds() - cpu) / done
 
 
 def threads_rate(url: str, images: list[bytes], in_flight: int, seconds: float) -> tuple[float, float]:
-    cpu, start = self_cpu_ms(), time.perf_counter()
+    """(images/s, client core-ms per image) of ``in_flight`` threads with one request each."""
+    cpu, start = own_cpu_seconds(), time.perf_counter()
     load = run_load(url, images, in_flight, seconds)
     wall = time.perf_counter() - start
     if load.errors:
         raise RuntimeError(f"{len(load.errors)} failed requests, first: {load.errors[0]}")
-    return load.ok / wall, (self_cpu_ms() - cpu) / load.ok
+    return load.ok / wall, 1000.0 * (own_cpu_seconds() - cpu) / load.ok
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,8 +1,8 @@
 """Core-milliseconds per request, per process, for C (JPEG over gRPC through the ensemble).
 
 Triton's per-step times are wall times: on two busy cores every step also waits for the CPU, so
-they do not say who *uses* it. This reads each process's CPU time (/proc/<pid>/stat: tritonserver,
-every Python stub, and this client) before and after a load run and divides by the requests
+they do not say who *uses* it. This reads each process's CPU time (psutil: tritonserver, every
+Python stub; getrusage: this client) before and after a load run and divides by the requests
 served: the numbers add up to the two cores' wall time, so every millisecond has an owner.
 
     python -m benchmarks.cpu_accounting --size 1920x1080 --in-flight 4 --seconds 20
@@ -12,26 +12,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import sys
 import time
 from pathlib import Path
 
-from benchmarks import step_stats
-from benchmarks.load_options import add_load_options, load_jpegs
-from benchmarks.soak import process_label, process_tree, run_load
-
-
-def cpu_ms(pid: int) -> float:
-    """User + system CPU time of one process, in ms."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) * 1000.0 / os.sysconf("SC_CLK_TCK")
-
-
-def self_cpu_ms() -> float:
-    """User + system CPU time of this process (the client), in ms."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return 1000.0 * (usage.ru_utime + usage.ru_stime)
+from benchmarks.common import triton_stats
+from benchmarks.common.load import add_load_options, load_jpegs, run_load
+from benchmarks.common.processes import cpu_seconds, own_cpu_seconds, process_label, process_tree
 
 
 def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seconds: float) -> dict:
@@ -40,23 +27,23 @@ def account(url: str, server_pid: int, images: list[bytes], in_flight: int, seco
     import tritonclient.grpc as grpcclient
 
     run_load(url, images, in_flight, min(5.0, seconds))
-    pids = list(process_tree(server_pid))
+    processes = process_tree(server_pid)
     stats_client = grpcclient.InferenceServerClient(url)
-    stats_before = step_stats.snapshot(stats_client)
-    before = {pid: cpu_ms(pid) for pid in pids}
-    client_before, start = self_cpu_ms(), time.perf_counter()
+    stats_before = triton_stats.snapshot(stats_client)
+    before = {p.pid: cpu_seconds(p) for p in processes}
+    client_before, start = own_cpu_seconds(), time.perf_counter()
     load = run_load(url, images, in_flight, seconds)
     wall = time.perf_counter() - start
-    after = {pid: cpu_ms(pid) for pid in pids}
-    steps = step_stats.per_request(stats_before, step_stats.snapshot(stats_client))
+    after = {p.pid: cpu_seconds(p) for p in processes}
+    steps = triton_stats.per_request(stats_before, triton_stats.snapshot(stats_client))
     stats_client.close()
     if load.errors or not load.ok:
         raise RuntimeError(f"{len(load.errors)} failed requests, first: {load.errors[:1]}")
     rows: dict[str, float] = {}
-    for pid in pids:
-        label = process_label(pid)
-        rows[label] = rows.get(label, 0.0) + (after[pid] - before[pid]) / load.ok
-    rows["client (this process)"] = (self_cpu_ms() - client_before) / load.ok
+    for process in processes:
+        label = process_label(process)
+        rows[label] = rows.get(label, 0.0) + 1000.0 * (after[process.pid] - before[process.pid]) / load.ok
+    rows["client (this process)"] = 1000.0 * (own_cpu_seconds() - client_before) / load.ok
     return {"requests": load.ok, "seconds": wall, "images_per_s": load.ok / wall, "in_flight": in_flight,
             "core_ms_per_request": rows, "total_core_ms": sum(rows.values()),
             "avg_batch": {model: round(r["avg_batch"], 2) for model, r in steps.items()},

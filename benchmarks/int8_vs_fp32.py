@@ -18,10 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common.images import CAMVID, ROOT, camvid_test_pairs
 from skyseg.assets import DEFAULT_INT8_ONNX, DEFAULT_ONNX
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 
 
 def median_latencies(paths: dict[str, Path], threads: int, runs: int) -> dict[str, float]:
@@ -43,14 +41,16 @@ def median_latencies(paths: dict[str, Path], threads: int, runs: int) -> dict[st
     return {name: 1000 * float(np.median(t)) for name, t in times.items()}
 
 
-def camvid_iou(paths: dict[str, Path], threads: int) -> dict[str, float]:
-    from skyseg.train import convert_data, evaluate
+def camvid_iou(paths: dict[str, Path], threads: int) -> dict[str, float] | None:
+    """CamVid-test sky IoU (percent) of each model through the serving ops; None without the data."""
+    from skyseg.train import evaluate
     from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
     contract = load_contract(DEFAULT_CONFIG)
     with tempfile.TemporaryDirectory() as tmp:
-        convert_data.convert_camvid(SHARED / "camvid", Path(tmp), splits=["test"])
-        pairs = evaluate.dataset_pairs(Path(tmp), "camvid_test")
+        pairs = camvid_test_pairs(Path(tmp))
+        if pairs is None:
+            return None
         return {name: 100 * evaluate.evaluate(evaluate.onnx_predictor(path, contract, threads), pairs, desc=name).iou
                 for name, path in paths.items()}
 
@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     paths = {"fp32": args.fp32, "int8": args.int8}
     latency = median_latencies(paths, args.threads, args.runs)
-    iou = camvid_iou(paths, args.threads) if (SHARED / "camvid").is_dir() else None
+    iou = camvid_iou(paths, args.threads)
     speedup = latency["fp32"] / latency["int8"]
     print(f"ONNX Runtime, {args.threads} threads, batch 1 at 384x512, median of {args.runs}")
     print("| model | ms / image | images/s | CamVid-test sky IoU |\n|---|---:|---:|---:|")
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     if iou is not None:
         print(f"IoU change INT8 - FP32: {iou['int8'] - iou['fp32']:+.2f} (target within 0.5)")
     else:
-        print(f"IoU not measured: {SHARED / 'camvid'} is absent")
+        print(f"IoU not measured: {CAMVID} is absent")
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps({"threads": args.threads, "runs": args.runs, "latency_ms": latency,
                                        "camvid_test_sky_iou": iou, "speedup": speedup}, indent=2))

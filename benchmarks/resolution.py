@@ -20,10 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common.images import ROOT, camvid_test_pairs
 from skyseg.assets import DEFAULT_ONNX
-
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
 
 
 def median_ms(session, x: np.ndarray, runs: int) -> float:
@@ -39,7 +37,7 @@ def median_ms(session, x: np.ndarray, runs: int) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     from skyseg.convert.parity import ort_session
-    from skyseg.train import convert_data, evaluate
+    from skyseg.train import evaluate
     from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
     from skyseg import pipeline
@@ -55,10 +53,9 @@ def main(argv: list[str] | None = None) -> int:
     session = ort_session(args.onnx)
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        pairs = None
-        if (SHARED / "camvid").is_dir():
-            convert_data.convert_camvid(SHARED / "camvid", Path(tmp), splits=["test"])
-            pairs = evaluate.dataset_pairs(Path(tmp), "camvid_test")[: args.limit]
+        pairs = camvid_test_pairs(Path(tmp))
+        if pairs is not None:
+            pairs = pairs[: args.limit]
         for box in args.boxes.split(","):
             h, w = (int(v) for v in box.lower().split("x"))
             contract = dataclasses.replace(base, input_height=h, input_width=w)

@@ -26,86 +26,43 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_IMAGES = str(ROOT.parent / "shared" / "data" / "camvid" / "test" / "*.jpg")
-
-
-def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    return 0
-
-
-def process_tree(root: int) -> dict[int, str]:
-    """pid -> name for ``root`` and all its descendants (the Python stubs are children)."""
-    parents: dict[int, list[int]] = {}
-    names: dict[int, str] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            text = stat.read_text()
-        except OSError:
-            continue
-        pid, rest = int(text.split(" ", 1)[0]), text[text.rindex(")") + 2:]
-        parents.setdefault(int(rest.split()[1]), []).append(pid)
-        names[pid] = text[text.index("(") + 1:text.rindex(")")]
-    tree, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        tree[pid] = names.get(pid, "?")
-        todo.extend(parents.get(pid, []))
-    return tree
-
-
-def process_label(pid: int) -> str:
-    """A Python stub by the model it serves (named on its command line), any other process by its binary."""
-    try:
-        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
-        return str(pid)
-    model = next((a.decode().split("/")[-3] for a in args if a.endswith(b"model.py")), None)
-    return model or Path(args[0].decode()).name
+from benchmarks.common.images import DEFAULT_IMAGES, ROOT, images_at_sizes
+from benchmarks.common.load import Load, Upload, run_load
+from benchmarks.common.processes import rss_by_process
 
 
 def memory(root: int) -> dict[str, int]:
-    return {f"{process_label(pid)} ({pid})": rss_kib(pid) for pid in process_tree(root)}
+    """KiB resident in each process of the server's tree, by ``'<label> (<pid>)'``."""
+    return {name: rss // 1024 for name, rss in rss_by_process(root).items()}
 
 
 @dataclass(frozen=True)
-class Request:
+class Request(Upload):
     """One upload of the soak's schedule: a good image with its solo mask, or a refusal."""
 
-    label: str
-    payload: bytes | np.ndarray  # JPEG bytes, or a decoded BGR frame for the shared-memory path
     reference: np.ndarray | None = None  # the mask this image gets alone on an idle server
     refusal: str | None = None  # the phrase its error must contain
 
 
 @dataclass
-class Load:
-    ok: int = 0
-    errors: list[str] = field(default_factory=list)  # good uploads that failed: must stay empty
+class SoakLoad(Load):
+    """The load's counts plus what the soak judges: refusals by name, masks equal to their solo mask."""
+
     refused: int = 0
     wrong_refusals: list[str] = field(default_factory=list)  # bad uploads served, or refused without naming why
     changed_masks: int = 0  # good uploads whose mask differs from their solo mask
     worst_changed_fraction: float = 0.0
-    latencies: list[float] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def record(self, request: Request, outcome: object, seconds: float) -> None:
-        with self.lock:
-            if request.refusal is not None:
-                self._record_refusal(request, outcome)
-            elif isinstance(outcome, Exception):
-                self.errors.append(f"{request.label}: {outcome}")
-            else:
-                self.ok += 1
-                self.latencies.append(seconds)
-                self._compare(request, outcome)
+    def count(self, upload: Upload, outcome: object, seconds: float) -> None:
+        if getattr(upload, "refusal", None) is not None:
+            self._record_refusal(upload, outcome)
+            return
+        super().count(upload, outcome, seconds)  # errors of good uploads: must stay empty
+        if not isinstance(outcome, Exception):
+            self._compare(upload, outcome)
 
     def _record_refusal(self, request: Request, outcome: object) -> None:
         if isinstance(outcome, Exception) and request.refusal in str(outcome):
@@ -113,51 +70,14 @@ class Load:
         else:
             self.wrong_refusals.append(f"{request.label}: {outcome if isinstance(outcome, Exception) else 'served'}")
 
-    def _compare(self, request: Request, mask: np.ndarray) -> None:
-        if request.reference is None:
+    def _compare(self, upload: Upload, mask: np.ndarray) -> None:
+        reference = getattr(upload, "reference", None)
+        if reference is None:
             return
-        changed = 1.0 if mask.shape != request.reference.shape else float(np.mean(mask != request.reference))
+        changed = 1.0 if mask.shape != reference.shape else float(np.mean(mask != reference))
         if changed:
             self.changed_masks += 1
             self.worst_changed_fraction = max(self.worst_changed_fraction, changed)
-
-
-def run_load(url: str, uploads: Sequence[Request | bytes | np.ndarray], concurrency: int, seconds: float,
-             shared_memory: bool = False) -> Load:
-    """``concurrency`` threads each keeping one request in flight through one shared client, cycling
-    through ``uploads`` (the soak's schedule, or plain images as the other benchmarks send them).
-
-    One client (one gRPC channel) for all threads, as tritonclient advises: a client per thread
-    cost 1.5-1.75 core-ms per 1080p request on the 2 cores the server shares, one shared 1.25-1.3
-    (2026-11-25, RESULTS.md item 7).
-    """
-    from skyseg_client import SkySegClient, SkySegError
-
-    schedule = [u if isinstance(u, Request) else Request(f"image {n}", u) for n, u in enumerate(uploads)]
-    load, stop = Load(), time.monotonic() + seconds
-    client = SkySegClient(url, max_in_flight=concurrency, shared_memory=shared_memory)
-
-    def worker(offset: int) -> None:
-        i = offset
-        while time.monotonic() < stop:
-            request = schedule[i % len(schedule)]
-            start = time.perf_counter()
-            try:
-                outcome: object = client.segment(request.payload)
-            except SkySegError as exc:
-                outcome = exc
-            except Exception as exc:  # noqa: BLE001 - the client's contract is SkySegError: count it, not kill the thread
-                outcome = RuntimeError(f"unexpected {type(exc).__name__} from the client: {exc}")
-            load.record(request, outcome, time.perf_counter() - start)
-            i += concurrency
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(concurrency)]
-    with client:
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    return load
 
 
 def with_references(url: str, images: list[tuple[str, bytes | np.ndarray]],
@@ -212,10 +132,12 @@ def sample_while(server_pid: int, work: threading.Thread, every_s: float) -> lis
 
 
 def growth_pct(before: dict[str, int], after: dict[str, int]) -> dict[str, float]:
+    """Percent change of each process of ``before`` (a process gone by ``after`` reads -100%)."""
     return {k: 100.0 * (after.get(k, 0) - v) / max(v, 1) for k, v in before.items()}
 
 
 def registered_regions(url: str) -> int:
+    """Shared-memory regions still registered on the server: the client must leave none."""
     import tritonclient.grpc as grpcclient
 
     return len(grpcclient.InferenceServerClient(url).get_system_shared_memory_status().regions)
@@ -231,10 +153,10 @@ def soak(url: str, server_pid: int, images: list[tuple[str, bytes]], concurrency
              for label, jpeg in images]
     schedule = interleave(with_references(url, goods, shared_memory), bad_every, images[0][1])
     # full batches first: the Python backend's shared memory reaches its high-water mark
-    run_load(url, schedule, 2 * concurrency, warmup_s, shared_memory)
-    outcome: dict[str, Load] = {}
+    run_load(url, schedule, 2 * concurrency, warmup_s, shared_memory, SoakLoad())
+    outcome: dict[str, SoakLoad] = {}
     work = threading.Thread(target=lambda: outcome.update(load=run_load(url, schedule, concurrency, seconds,
-                                                                        shared_memory)))
+                                                                        shared_memory, SoakLoad())))
     timeline = sample_while(server_pid, work, sample_s)
     load, before, after = outcome["load"], timeline[0][1], timeline[-1][1]
     middle = min(timeline, key=lambda sample: abs(sample[0] - seconds / 2))[1]
@@ -292,27 +214,6 @@ def report(result: dict) -> str:
     return "\n".join(lines)
 
 
-def load_images(pattern: str, count: int = 32, sizes: tuple[str, ...] = ("native",)) -> tuple[list[tuple[str, bytes]], str]:
-    """(label, JPEG bytes) for ``count`` images, cycling through ``sizes`` (WxH or 'native') so batches
-    mix canvas shapes; read and re-encoded as the other benchmarks do (``benchmarks.perf_analyzer``)."""
-    from benchmarks import perf_analyzer as pa
-
-    paths = pa.find_images(pattern, count)
-    if paths:
-        originals: list[tuple[str, Path | bytes]] = [(p.stem, p) for p in paths]
-        source = f"{len(paths)} JPEGs from {pattern}"
-    else:
-        from skyseg.samples import render_scene
-
-        originals = [(f"scene{i}", pa.encode_jpeg(render_scene(480, 360, seed=i))) for i in range(count)]
-        source = f"{count} GENERATED scenes ({pattern} absent)"
-    images = []
-    for n, (name, original) in enumerate(originals):
-        size = pa._size(None if sizes[n % len(sizes)] == "native" else sizes[n % len(sizes)])
-        images.append((name if size is None else f"{name} at {size[0]}x{size[1]}", pa.image_bytes(original, size)))
-    return images, f"{source}, sizes {', '.join(sizes)}"
-
-
 def verdict(result: dict) -> tuple[bool, str]:
     """Pass on what production needs; RSS growth from the start is reported, not judged (``sample_while``)."""
     late = max(result["rss_growth_second_half_pct"].values())
@@ -340,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     from skyseg.serving import TritonServer, free_port
 
-    images, source = load_images(args.images, sizes=tuple(args.sizes.split(",")))
+    images, source = images_at_sizes(args.images, sizes=tuple(args.sizes.split(",")))
     bad = f"every {args.bad_every}th upload bad" if args.bad_every else "no bad uploads"
     print(f"soak: {args.duration:.0f} s at concurrency {args.concurrency}; inputs: {source}; {bad}", flush=True)
     with TritonServer(http_port=free_port(), grpc_port=free_port(), metrics_port=free_port()) as server:

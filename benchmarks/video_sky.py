@@ -20,10 +20,10 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from benchmarks.common.images import ROOT, SHARED
 from skyseg.assets import DEFAULT_INT8_ONNX
 
-ROOT = Path(__file__).resolve().parents[1]
-VIDEOS = ROOT.parent / "shared" / "data" / "videos"
+VIDEOS = SHARED / "videos"
 DEFAULT_BASELINE = DEFAULT_INT8_ONNX
 
 

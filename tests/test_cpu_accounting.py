@@ -5,8 +5,8 @@ pytestmark = pytest.mark.slow
 
 
 def test_every_step_owns_cpu_and_the_total_fits_the_cores(triton_server):
+    from benchmarks.common.images import load_images
     from benchmarks.cpu_accounting import account, render
-    from benchmarks.perf_analyzer import load_images
 
     images, _ = load_images("/nonexistent/*.jpg", count=4, resize=(640, 360))
     result = account(triton_server.grpc_url, triton_server.process.pid, images, in_flight=2, seconds=3)
@@ -22,7 +22,7 @@ def test_every_step_owns_cpu_and_the_total_fits_the_cores(triton_server):
 
 def test_client_pipelining_measures_both_clients_on_the_same_server(triton_server):
     from benchmarks.client_pipelining import segment_many_rate, threads_rate
-    from benchmarks.perf_analyzer import load_images
+    from benchmarks.common.images import load_images
 
     images, _ = load_images("/nonexistent/*.jpg", count=4, resize=(640, 360))
     for measure in (segment_many_rate, threads_rate):

@@ -7,7 +7,9 @@ pytestmark = pytest.mark.slow
 
 
 def test_short_perf_analyzer_sweep(triton_server):
-    from benchmarks.perf_analyzer import load_images, run_sweep, table
+    from benchmarks.common.images import load_images
+    from benchmarks.common.perf_analyzer import run_sweep
+    from benchmarks.perf_analyzer import table
 
     images, source = load_images("/nonexistent/*.jpg", count=4, resize=(320, 240))
     assert "GENERATED" in source  # said out loud when real images are absent
@@ -21,9 +23,9 @@ def test_short_perf_analyzer_sweep(triton_server):
 def test_step_statistics_give_every_step_its_milliseconds(triton_server):
     import tritonclient.grpc as grpcclient
 
-    from benchmarks.perf_analyzer import load_images
-    from benchmarks.soak import run_load
-    from benchmarks.step_stats import STEPS, per_request, render, snapshot
+    from benchmarks.common.images import load_images
+    from benchmarks.common.load import run_load
+    from benchmarks.common.triton_stats import STEPS, per_request, render, snapshot
 
     images, _ = load_images("/nonexistent/*.jpg", count=2, resize=(320, 240))
     client = grpcclient.InferenceServerClient(triton_server.grpc_url)
@@ -44,7 +46,7 @@ def test_step_statistics_give_every_step_its_milliseconds(triton_server):
 def test_machine_description_tells_vnni_from_avx2_behind_one_model_name():
     """Two 2-core "AMD EPYC" VMs served 58 and 100 images/s from the same INT8 network: the
     results must say which instruction sets they ran on."""
-    from benchmarks.perf_analyzer import cpu_family_model, machine, simd_flags
+    from benchmarks.common.machine import cpu_family_model, machine, simd_flags
 
     zen5 = ["processor\t: 0", "cpu family\t: 26", "model\t\t: 2", "model name\t: AMD EPYC",
             "flags\t\t: fpu sse2 avx2 avx512f avx512_vnni avx_vnni sha_ni"]

@@ -6,9 +6,10 @@ pytestmark = pytest.mark.slow
 
 @pytest.mark.parametrize("shared_memory", [False, True], ids=["jpeg", "shared-memory"])
 def test_short_soak_refuses_bad_uploads_alone_and_reports_every_process(triton_server, tmp_path, shared_memory):
-    from benchmarks.soak import load_images, plot_memory, report, soak
+    from benchmarks.common.images import images_at_sizes
+    from benchmarks.soak import plot_memory, report, soak
 
-    images, _ = load_images("/nonexistent/*.jpg", count=6, sizes=("native", "960x540"))
+    images, _ = images_at_sizes("/nonexistent/*.jpg", count=6, sizes=("native", "960x540"))
     result = soak(triton_server.grpc_url, triton_server.process.pid, images, concurrency=4, seconds=6,
                   warmup_s=2, bad_every=3, sample_s=2, shared_memory=shared_memory)
     assert result["regions_left_registered"] == 0
