@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import json
 from os import PathLike
-from pathlib import Path
 from typing import Iterable, Iterator, Union
 
 import cv2
 import numpy as np
+from skyseg_client.client import read_if_path
 from skyseg_client.errors import SkySegError
 
 from . import ops, pipeline
@@ -80,11 +80,7 @@ class LocalSegmenter:
     def _decode(self, image: ImageLike) -> tuple[np.ndarray, tuple[int, int]]:
         """(RGB, original (h, w)) as the server's preprocess makes them, its refusals as SkySegError."""
         try:
-            if isinstance(image, (str, PathLike)):
-                path = Path(image)
-                if not path.is_file():
-                    raise FileNotFoundError(f"no such image file: {path}")
-                image = path.read_bytes()
+            image = read_if_path(image)
             if isinstance(image, (bytes, bytearray, memoryview)):
                 return ops.decode_for_model(bytes(image), self.contract.input_hw, "IMAGE",
                                             self.max_pixels, self.max_bytes)

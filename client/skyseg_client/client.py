@@ -244,11 +244,7 @@ class SkySegClient:
         return _HttpFuture(handle, model, url, read_mask, release)
 
     def _request(self, image: ImageLike):
-        if isinstance(image, (str, PathLike)):
-            path = Path(image)
-            if not path.is_file():
-                raise FileNotFoundError(f"no such image file: {path}")
-            image = path.read_bytes()
+        image = read_if_path(image)
         if isinstance(image, (bytes, bytearray, memoryview)):
             tensor = self._tc.InferInput(protocol.IMAGE, [1, 1], "BYTES")
             tensor.set_data_from_numpy(np.array([[bytes(image)]], dtype=np.object_))
@@ -259,6 +255,16 @@ class SkySegClient:
             tensor.set_data_from_numpy(rgb[None])
             return self.raw_model, [tensor]
         raise TypeError(f"cannot segment a {type(image).__name__}: pass a path, encoded bytes or a uint8 ndarray")
+
+
+def read_if_path(image: ImageLike) -> ImageLike:
+    """A path's bytes (a missing file named); bytes and arrays as they are."""
+    if isinstance(image, (str, PathLike)):
+        path = Path(image)
+        if not path.is_file():
+            raise FileNotFoundError(f"no such image file: {path}")
+        return path.read_bytes()
+    return image
 
 
 class _HttpFuture(Future):
