@@ -170,10 +170,15 @@ def all_configs(contract: Contract, logits_shape, opts: ServingOptions, target: 
               for plain in (False, True) for raw in (False, True))]
 
 
+def config_text(config: mc.ModelConfig) -> str:
+    """What build-repo writes as a model's config.pbtxt."""
+    return HEADER + text_format.MessageToString(config)
+
+
 def write_config(config: mc.ModelConfig, repository: Path, version: int = 1) -> Path:
     path = repository / config.name / "config.pbtxt"
     (path.parent / str(version)).mkdir(parents=True, exist_ok=True)
-    path.write_text(HEADER + text_format.MessageToString(config))
+    path.write_text(config_text(config))
     return path
 
 
@@ -265,7 +270,7 @@ def _refuse_a_changed_contract(configs: list, out: Path) -> None:
     """A new network version swaps in under a running server only if every config stays as served:
     a changed input box, refinement or precision needs the whole repository rebuilt and a restart."""
     changed = [config.name for config in configs if (out / config.name / "config.pbtxt").is_file()
-               and (out / config.name / "config.pbtxt").read_text() != HEADER + text_format.MessageToString(config)]
+               and (out / config.name / "config.pbtxt").read_text() != config_text(config)]
     if changed:
         raise ValueError(f"this model changes the served configs of {', '.join(changed)}: a new version cannot "
                          "swap in under the running server; rebuild the repository (version 1) and restart")

@@ -38,10 +38,10 @@ def run(args: argparse.Namespace) -> int:
     with open_segmenter(args) as segmenter:
         masks = segmenter.segment_many(args.images, return_exceptions=True)
         for path, mask in progress(zip(args.images, masks, strict=True), len(args.images), "replace"):
-            image = cv2.imread(str(path), cv2.IMREAD_COLOR) if not isinstance(mask, Exception) else None
-            if image is None or image.shape[:2] != getattr(mask, "shape", None):
+            image = None if isinstance(mask, SkySegError) else cv2.imread(str(path), cv2.IMREAD_COLOR)
+            if image is None or image.shape[:2] != mask.shape:
                 failures += 1
-                reason = mask if isinstance(mask, (SkySegError, Exception)) else "not readable here"
+                reason = mask if isinstance(mask, SkySegError) else "not readable here"
                 print(f"FAILED {path}: {reason}", flush=True)
                 continue
             cv2.imwrite(str(args.out / f"{path.stem}_sky.jpg"), replace_sky(image, mask, sky, args.feather, args.harmonize),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import collections
 import contextlib
+import functools
 import logging
 import os
 import signal
@@ -88,8 +89,7 @@ def run(args: argparse.Namespace) -> int:
         args.masks_dir.mkdir(parents=True, exist_ok=True)
     draw = overlay
     if args.replace_sky:
-        sky = read_sky(args.replace_sky)
-        draw = lambda frame, mask: replace_sky(frame, mask, sky)  # noqa: E731 - one frame, one mask
+        draw = functools.partial(replace_sky, sky_bgr=read_sky(args.replace_sky))
     output = OverlayVideo(args.out, fps, args.masks_dir, draw)
     start = time.monotonic()
     with ctrl_c:
