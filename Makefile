@@ -1,6 +1,6 @@
 # The two set-up commands of the README:
 #   make demo   install the serving stack, start Triton on CPU with the embedded model, segment
-#               three real photos and a video, replace one sky, write the results to out/demo/, stop
+#               four real photos and a video, replace one sky, write the results to out/demo/, stop
 #   make test   install everything (train, convert, serve, client, test) and run the test suite
 PYTHON ?= python3
 VENV ?= .venv

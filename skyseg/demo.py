@@ -1,7 +1,7 @@
 """``make demo``: Triton on CPU with the embedded model, real photos and a video, results on disk.
 
-The photos (skyseg/demo_photos/, sources and licences in its NOTICE.md) are a blue sky, a dusk and
-a photo without sky; the demo writes their masks and overlays, gives the first a new sky, and
+The photos (skyseg/demo_photos/, sources and licences in its NOTICE.md) are a blue sky, a dusk, a
+road under a clear sky and a photo without sky; the demo writes their masks and overlays, gives the first a new sky, and
 segments a generated video.
 """
 from __future__ import annotations
