@@ -19,7 +19,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder: <stem>_sky.jpg per photo")
     p.add_argument("--harmonize", type=float, default=0.3,
                    help="share of the sky's change of light the foreground takes on (0 = none; default 0.3)")
-    p.add_argument("--feather", type=float, help="edge softness in pixels (default 0.2%% of the diagonal)")
+    p.add_argument("--feather", type=float, help="edge softness in pixels (default 0.1%% of the diagonal, at least 1)")
     add_segmenter_args(p)
     p.set_defaults(func=run)
 
