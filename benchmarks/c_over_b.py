@@ -20,10 +20,11 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks import compare
 from benchmarks.common.images import DEFAULT_IMAGES, ROOT, parse_size, write_image_sets
+from benchmarks.common.load import bench_grpc
 from benchmarks.common.machine import machine
-from benchmarks.compare import percent_down
+from benchmarks.common.onnx_floor import bench_onnx_parallel, network_layout
+from benchmarks.common.timing import percent_down
 
 TARGET = 0.8  #: the performance issue's C >= 80% of B
 
@@ -76,12 +77,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repository", type=Path, default=ROOT / "model_repository")
     p.add_argument("--json", type=Path, help="also write the rounds and the summary here")
     args = p.parse_args(argv)
-    from skyseg.serving import TritonServer, free_port
     from skyseg.train.runner import DEFAULT_CONFIG, load_contract
+
+    from skyseg.serving import TritonServer, free_port
 
     contract = load_contract(DEFAULT_CONFIG)
     b_batches = [int(n) for n in args.b_batches.split(",")]
-    layout = compare.network_layout(args.repository)
+    layout = network_layout(args.repository)
     rounds: list[Round] = []
     with tempfile.TemporaryDirectory(prefix="skyseg-c-over-b-") as tmp:
         inputs, source = write_image_sets(args.images, args.count, [args.size], Path(tmp))
@@ -90,9 +92,9 @@ def main(argv: list[str] | None = None) -> int:
         with TritonServer(args.repository, http_port=free_port(), grpc_port=free_port(),
                           metrics_port=free_port()) as server:
             for i in range(args.rounds):
-                b = {n: compare.bench_onnx_parallel(layout.onnx, contract, files, size, args.seconds, layout.instances,
-                                                    layout.threads, n).summary()["images_per_s"] for n in b_batches}
-                c, _ = compare.bench_grpc(server.grpc_url, files, size, args.seconds, args.in_flight)
+                b = {n: bench_onnx_parallel(layout.onnx, contract, files, size, args.seconds, layout.instances,
+                                            layout.threads, n).summary()["images_per_s"] for n in b_batches}
+                c, _ = bench_grpc(server.grpc_url, files, size, args.seconds, args.in_flight)
                 rounds.append(Round(max(b.values()), c.summary()["images_per_s"], b))
                 each = ", ".join(f"batch {n} {v:.2f}" for n, v in b.items())
                 print(f"round {i + 1}: B {rounds[-1].b_images_per_s:.2f} ({each}), C {rounds[-1].c_images_per_s:.2f} "

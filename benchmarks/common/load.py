@@ -11,7 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.common import triton_stats
 from benchmarks.common.images import DEFAULT_IMAGES, ROOT, load_images, parse_size
+from benchmarks.common.timing import Timing
 
 
 @dataclass(frozen=True)
@@ -97,3 +99,21 @@ def add_load_options(p: argparse.ArgumentParser, in_flight: int, seconds: float)
 def load_jpegs(args: argparse.Namespace) -> tuple[list[bytes], str]:
     """(JPEG bytes of ``--count`` images resized to ``--size``, where they came from)."""
     return load_images(args.images, args.count, parse_size(args.size))
+
+
+def bench_grpc(url: str, files: Sequence[Path], size: str, seconds: float, in_flight: int) -> tuple[Timing, dict]:
+    """C: these JPEGs through the running ensemble with ``in_flight`` requests, and Triton's per-step
+    statistics over the same seconds; a failed request fails the measurement."""
+    import tritonclient.grpc as grpcclient
+
+    images = [f.read_bytes() for f in files]
+    run_load(url, images, in_flight, min(3.0, seconds))  # warm-up
+    client = grpcclient.InferenceServerClient(url)
+    before = triton_stats.snapshot(client)
+    start = time.perf_counter()
+    load = run_load(url, images, in_flight, seconds)
+    wall = time.perf_counter() - start
+    steps = triton_stats.per_request(before, triton_stats.snapshot(client))
+    if load.errors:
+        raise RuntimeError(f"C: {len(load.errors)} failed requests, first: {load.errors[0]}")
+    return Timing("C", size, [1000 * t for t in load.latencies], wall, note=f"{in_flight} in flight"), steps
