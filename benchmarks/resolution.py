@@ -3,9 +3,9 @@
     python -m benchmarks.resolution --boxes 256x352,288x384,320x448,384x512 [--onnx FILE]
 
 For each input box (H x W the image is fitted into, padded to the size divisor), the same ONNX
-model, unchanged, is timed in ONNX Runtime on the canvas a 16:9 frame gets (video and 1080p) and on
-the canvas a 4:3 CamVid frame gets, and scored on CamVid test (sky IoU and boundary F1) through the
-serving ops. The box is a serving setting (``input_size`` in the training config); the model is
+model (the served INT8 one unless ``--onnx``), unchanged, is timed in ONNX Runtime on the canvas
+a 16:9 frame gets (video and 1080p) and on the canvas a 4:3 CamVid frame gets, and scored on
+CamVid test (sky IoU and boundary F1) through the serving ops. The box is a serving setting (``input_size`` in the training config); the model is
 the same file at every size.
 """
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.common.images import ROOT, camvid_test_pairs
-from skyseg.assets import DEFAULT_ONNX
+from skyseg.assets import DEFAULT_INT8_ONNX
 
 
 def median_ms(session, x: np.ndarray, runs: int) -> float:
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
 
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--boxes", default="256x352,288x384,320x448,384x512", help="HxW input boxes")
-    p.add_argument("--onnx", type=Path, default=DEFAULT_ONNX)
+    p.add_argument("--onnx", type=Path, default=DEFAULT_INT8_ONNX, help="the served INT8 model by default")
     p.add_argument("--runs", type=int, default=30, help="timed calls per canvas (median)")
     p.add_argument("--limit", type=int, help="score only the first N CamVid test images")
     p.add_argument("--output", type=Path, default=ROOT / "benchmarks" / "results" / "resolution.json")

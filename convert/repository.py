@@ -42,7 +42,7 @@ class ServingOptions:
     #: while the single instance computes anyway, and at low load a wait only adds latency.
     network_queue_delay_us: int = 0
     #: two single-threaded instances beat one instance with two threads on the 2-core CPU
-    #: (INT8 at 1080p: 32.2 vs 28.8 images/s; benchmarks/RESULTS.md, "Serving layout")
+    #: (INT8 at 1080p: 32.2 vs 28.8 images/s; docs/architecture.md, "Why the CPU pipeline looks as it does")
     network_instances: int = 2
     network_threads: int = 1  #: ONNX Runtime intra-op threads per instance; 0 = one per core
     #: let idle ONNX Runtime threads spin-wait (measured no gain at 2 threads; irrelevant at 1)

@@ -37,7 +37,8 @@ class SkySegClient:
     Errors about the request itself (a corrupt image) are never retried.
 
     Over gRPC one client may be shared by threads: one channel for all of them costs the client
-    ~0.3 core-ms less per 1080p request than a client per thread (benchmarks/RESULTS.md, item 7).
+    ~0.3 core-ms less per 1080p request than a client per thread (measured 2026-11-25 with
+    ``benchmarks.cpu_accounting``).
     tritonclient's HTTP client runs on gevent and is not thread-safe: one per thread there.
 
     ``shared_memory=True`` sends numpy frames and receives their masks through system shared
