@@ -1,47 +1,47 @@
 """The documents stay true: the README's figures are rendered from the results files they link,
 every `skyseg` command in the README and docs/ parses, and every `python -m benchmarks.*` they
-show answers --help."""
-import json
+show answers --help, no figure is written with another value than its results file holds, and every
+relative link resolves."""
 import re
 import shlex
 import subprocess
 import sys
 from pathlib import Path
 
+import doc_figures
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
-EVAL = "benchmarks/results/eval_triton_default.json"
-COMPARE = "benchmarks/results/compare.json"
+@pytest.mark.parametrize("doc, name", list(doc_figures.generated_blocks()), ids=lambda v: getattr(v, "name", v))
+def test_generated_figures_are_the_results_files(doc, name):
+    expected = doc_figures.generated_blocks()[(doc, name)]
+    written = doc_figures.block(doc.read_text(), name)
+    assert written is not None, f"{doc.name} has no `<!-- {name}: ... -->` block"
+    assert written == expected, f"{doc.name}'s {name} are stale; replace the block with:\n{expected}"
 
 
-def render_numbers() -> str:
-    """The README's figures, each from the file that measured it (rerun the command there to update)."""
-    served = next(v for k, v in json.loads((ROOT / EVAL).read_text())["paths"].items() if k.startswith("triton"))
-    compare = json.loads((ROOT / COMPARE).read_text())
-    rate = lambda path: max(r["images_per_s"] for r in compare["results"] if r["path"] == path and r["size"] == "1920x1080")
-    dev, camvid, indoor = served["ade20k_dev"], served["camvid_test"], served["ade20k_sky_heldout"]
-    machine = f'{compare["machine"]["cpu"]}, {compare["machine"]["nproc"]} cores'
-    rows = [
-        ("CamVid test sky IoU, through the served ensemble", f'{camvid["sky_iou"]:.2f}', EVAL),
-        ("everyday outdoor photos (ade20k_dev): mean IoU per photo, share at >= 90, missed (< 50)",
-         f'{dev["mean_photo_iou"]:.1f}, {dev["photos_at_90_pct"]:.0f}%, {dev["photos_under_50"]} of {dev["sky_photos"]}', EVAL),
-        ("false sky on ADE20K photos without sky", f'{indoor["false_sky_rate_pct"]:.2f}% of pixels', EVAL),
-        (f"1080p images/s on CPU ({machine}): the served ensemble over gRPC / the network alone",
-         f'{rate("C"):.1f} / {rate("B"):.1f}', COMPARE),
-    ]
-    lines = ["| figure | value | measured in |", "|---|---:|---|"]
-    lines += [f"| {what} | {value} | [{Path(src).name}]({src}) |" for what, value, src in rows]
-    return "\n".join(lines)
+@pytest.mark.parametrize("what, pattern, measured", doc_figures.prose_figures(), ids=lambda v: v if isinstance(v, str) and " " in v else "")
+def test_no_document_restates_a_figure_with_another_value(what, pattern, measured):
+    found = [(doc.relative_to(ROOT), m.group(1)) for doc in doc_figures.DOCUMENTS
+             for m in re.finditer(pattern, re.sub(r"\s+", " ", doc.read_text()))]
+    assert found, f"no document states {what!r} as {pattern!r} any more: update the pattern in tests/doc_figures.py"
+    wrong = [(str(doc), value) for doc, value in found if not doc_figures.same_figure(value, measured)]
+    assert not wrong, f"{what} is {measured:.4g} in its results file, but written as {wrong}"
 
 
-def test_the_readmes_figures_are_the_results_files():
-    text = README.read_text()
-    block = re.search(r"<!-- numbers: .*? -->\n(.*?)<!-- end numbers -->", text, flags=re.S)
-    assert block, "README has no numbers block"
-    assert block.group(1).strip() == render_numbers(), "README's figures are stale; replace them with:\n" + render_numbers()
+def test_the_results_pages_compare_section_is_compare_json():
+    from benchmarks import compare
+
+    saved = doc_figures.compare()
+    table = compare.render(saved["results"], saved["camvid_test_sky_iou"], saved["steps"], saved["checks"])
+    assert table in (ROOT / "benchmarks" / "RESULTS.md").read_text(), "rerun benchmarks.compare: RESULTS.md and compare.json differ"
+
+
+def test_compare_and_eval_agree_on_the_served_camvid_score():
+    """Both measure CamVid test through the served ensemble: a rerun of one without the other shows here."""
+    assert round(doc_figures.compare()["camvid_test_sky_iou"]["C"], 2) == round(doc_figures.served()["camvid_test"]["sky_iou"], 2)
 
 
 def _shell_lines(path: Path) -> list[list[str]]:
@@ -98,3 +98,26 @@ def test_the_readme_is_a_front_door():
     assert not re.search(r"\b(E\d{1,2}b?|R\d{1,2})\b", text), "experiment ids belong in train/EXPERIMENTS.md"
     for doc in ("docs/architecture.md", "docs/deployment.md", "docs/training.md", "MODEL_CARD.md"):
         assert f"]({doc})" in text and (ROOT / doc).is_file()
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_relative_link_in_the_documents_resolves():
+    docs = [*doc_figures.DOCUMENTS, ROOT / "benchmarks" / "README.md", ROOT / "train" / "EXPERIMENTS.md",
+            *ROOT.glob("benchmarks/results/archive/*.md"), ROOT / "skyseg" / "demo_photos" / "NOTICE.md"]
+    broken = []
+    for doc in docs:
+        for target, anchor in re.findall(r"\]\(([^)#\s]*)(?:#([^)\s]*))?\)", doc.read_text()):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            path = (doc.parent / target).resolve() if target else doc
+            if not path.exists():
+                broken.append(f"{doc.relative_to(ROOT)}: {target}")
+            elif anchor and path.suffix == ".md":
+                headings = {_anchor(h) for h in re.findall(r"^#+ (.+)$", path.read_text(), flags=re.M)}
+                if anchor not in headings:
+                    broken.append(f"{doc.relative_to(ROOT)}: {target}#{anchor}")
+    assert not broken, f"links to nothing: {broken}"
