@@ -121,3 +121,10 @@ def test_every_relative_link_in_the_documents_resolves():
                 if anchor not in headings:
                     broken.append(f"{doc.relative_to(ROOT)}: {target}#{anchor}")
     assert not broken, f"links to nothing: {broken}"
+
+
+def test_the_model_card_has_the_usual_sections():
+    headings = re.findall(r"^## (.+)$", (ROOT / "MODEL_CARD.md").read_text(), flags=re.M)
+    for section in ("Intended use", "Out-of-scope uses", "Limitations and failure cases",
+                    "Ethical considerations and privacy", "Training data and licences", "Metrics"):
+        assert section in headings, f"MODEL_CARD.md has no '## {section}' section"
