@@ -52,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("device-bundle", help="write .device/ (wheels + training splits) for a leased GPU machine")
     p.add_argument("--out", type=Path, default=Path(".device"))
-    p.add_argument("--config", type=Path, help="config whose training splits are carried (default: the GPU recipe)")
+    p.add_argument("--config", type=Path, help="config whose training splits are carried (default: the shipped stage-5 GPU recipe)")
     p.add_argument("--data-root", type=Path, default=Path("data/sky"))
     p.add_argument("--max-images", type=int, help="at most this many images per split (a smaller bundle)")
     p.add_argument("--max-images-of", nargs="+", default=[], metavar="SPLIT=N",

@@ -32,7 +32,8 @@ WHEELS = ("mmsegmentation", "mmengine", "mmcv-lite", "ftfy", "wcwidth", "addict"
 DEVICE_PYTHON = "3.12"
 CARRY_LIMIT = 64 << 20  #: working tree + carried files, per device call
 JPEG_QUALITY = 85
-GPU_CONFIG = Path(__file__).parent / "configs" / "experiments" / "bisenetv2_fcn_1xb16-8k_sky-384x512-gpu.py"
+#: The shipped GPU recipe (stage 5): the distillation mix, continued from the shipped weights.
+GPU_CONFIG = Path(__file__).parent / "configs" / "bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py"
 CHECKPOINT_NAME = "bisenetv2_sky_gpu.pth"
 
 
