@@ -77,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repository", type=Path, default=ROOT / "model_repository")
     p.add_argument("--json", type=Path, help="also write the rounds and the summary here")
     args = p.parse_args(argv)
-    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
-
     from skyseg.serving import TritonServer, free_port
+    from skyseg.train.runner import DEFAULT_CONFIG, load_contract
 
     contract = load_contract(DEFAULT_CONFIG)
     b_batches = [int(n) for n in args.b_batches.split(",")]

@@ -32,15 +32,8 @@ import cv2
 import numpy as np
 
 from benchmarks.common import triton_stats
-from benchmarks.common.images import (
-    DEFAULT_IMAGES,
-    ROOT,
-    STANDARD_SIZES,
-    Size,
-    camvid_test_pairs,
-    parse_size,
-    write_image_sets,
-)
+from benchmarks.common.images import (DEFAULT_IMAGES, ROOT, STANDARD_SIZES, Size, camvid_test_pairs, parse_size,
+                                      write_image_sets)
 from benchmarks.common.load import bench_grpc
 from benchmarks.common.machine import machine as describe_machine
 from benchmarks.common.onnx_floor import bench_onnx, bench_onnx_parallel, network_layout
@@ -245,10 +238,9 @@ def main(argv: list[str] | None = None) -> int:
     paths = [x.strip().upper() for x in args.paths.split(",") if x.strip()]
     if unknown := set(paths) - set(PATHS):
         p.error(f"unknown paths {sorted(unknown)}; choose from {','.join(PATHS)}")
+    from skyseg.serving import TritonServer, free_port
     from skyseg.train import evaluate
     from skyseg.train.runner import DEFAULT_CONFIG, load_contract
-
-    from skyseg.serving import TritonServer, free_port
 
     contract = load_contract(DEFAULT_CONFIG)
     layout = network_layout(args.repository)

@@ -5,8 +5,8 @@
 For each input box (H x W the image is fitted into, padded to the size divisor), the same ONNX
 model (the served INT8 one unless ``--onnx``), unchanged, is timed in ONNX Runtime on the canvas
 a 16:9 frame gets (video and 1080p) and on the canvas a 4:3 CamVid frame gets, and scored on
-CamVid test (sky IoU and boundary F1) through the serving ops. The box is a serving setting (``input_size`` in the training config); the model is
-the same file at every size.
+CamVid test (sky IoU and boundary F1) through the serving ops. The box is a serving setting
+(``input_size`` in the training config); the model is the same file at every size.
 """
 from __future__ import annotations
 

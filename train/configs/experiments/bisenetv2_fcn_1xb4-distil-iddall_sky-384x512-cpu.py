@@ -7,9 +7,8 @@
 #   skyseg train train/configs/experiments/bisenetv2_fcn_1xb4-distil-iddall_sky-384x512-cpu.py \
 #       --work-dir work_dirs/e23 --amp
 # then `skyseg interpolate train/weights/bisenetv2_sky_384x512.pth work_dirs/e23/<last>.pth --alpha A`.
-_base_ = ['../bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py']
+_base_ = ['../bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py']  # its load_from: the shipped weights
 
-load_from = 'train/weights/bisenetv2_sky_384x512.pth'  # the shipped stage 5 (W 0.9)
 cpu_seconds = 3300
 
 train_dataloader = dict(batch_size=4, num_workers=2)
