@@ -172,3 +172,50 @@ def test_sky_swap_leaves_other_splits_and_sourceless_photos_alone(tmp_path):
     with pytest.raises(FileNotFoundError, match="no sky photos"):
         _swap(prob=1.0, sources=("missing",))(dict(img=image.copy(), gt_seg_map=sky.copy(),
                                                    img_path=str(tmp_path / "camvid_train/images/x.jpg")))
+
+
+UPWARD_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-distil-upward_sky-384x512-cpu.py"
+
+
+def _upward(**kwargs):
+    load_config(UPWARD_CONFIG)
+    from mmseg.registry import TRANSFORMS
+
+    return TRANSFORMS.build(dict(type="UpwardView", **kwargs))
+
+
+def test_upward_view_cuts_the_road_and_moves_image_and_label_together(tmp_path):
+    """A level street frame, re-framed as if tilted up: the top row stays, the sky's share grows,
+    the label keeps its values and still sits on the image's own sky-ground edge."""
+    np.random.seed(4)
+    image, sky = _scene()
+    path = str(tmp_path / "camvid_train" / "images" / "x.jpg")
+    out = _upward(prob=1.0, splits=("camvid_train",), cut_range=(0.4, 0.4), tilt_range=(0.1, 0.1))(
+        dict(img=image.copy(), gt_seg_map=sky.copy(), img_path=path))
+    assert out["img"].shape == image.shape and out["gt_seg_map"].shape == sky.shape
+    np.testing.assert_array_equal(out["gt_seg_map"][0], sky[0])
+    assert set(np.unique(out["gt_seg_map"])) <= {0, 1}  # every output pixel maps inside the frame
+    assert out["gt_seg_map"].mean() > 1.3 * sky.mean()
+    # the label moved with the image: warping the image by the same homography reproduces it
+    warp = np.linalg.inv(cv2.getPerspectiveTransform(
+        np.float32([[0, 0], [159, 0], [159, 119], [0, 119]]),
+        np.float32([[0, 0], [159, 0], [159 * 0.9, 119 * 0.6], [159 * 0.1, 119 * 0.6]])))
+    expected = cv2.warpPerspective(sky, warp, (160, 120), flags=cv2.INTER_NEAREST)
+    assert (out["gt_seg_map"] == expected).mean() > 0.99
+
+
+def test_upward_view_leaves_other_splits_and_zero_probability_alone(tmp_path):
+    image, sky = _scene()
+    upward = _upward(prob=1.0, splits=("camvid_train",))
+    other = upward(dict(img=image.copy(), gt_seg_map=sky.copy(), img_path=str(tmp_path / "sun_outdoor/images/x.jpg")))
+    assert (other["img"] == image).all() and (other["gt_seg_map"] == sky).all()
+    never = _upward(prob=0.0)(dict(img=image.copy(), gt_seg_map=sky.copy(),
+                                   img_path=str(tmp_path / "camvid_train/images/x.jpg")))
+    assert (never["img"] == image).all()
+
+
+def test_upward_view_names_a_bad_setting():
+    with pytest.raises(ValueError, match="cut_range"):
+        _upward(cut_range=(0.5, 1.0))
+    with pytest.raises(ValueError, match="tilt_range"):
+        _upward(tilt_range=(0.3, 0.1))

@@ -272,3 +272,60 @@ def paste_sky(bgr: np.ndarray, sky: np.ndarray, strip: np.ndarray, feather: floa
     out = bgr.copy()  # pixels outside the sky keep their exact bytes
     out[sky] = np.clip(bgr[sky] * (1 - matte[sky]) + canvas[sky] * matte[sky], 0, 255).astype(np.uint8)
     return out
+
+
+@TRANSFORMS.register_module()
+class UpwardView(BaseTransform):
+    """Re-frame a street frame as if the camera were tilted up: less road, converging facades.
+
+    The street sets are shot level from a car: the horizon sits mid-frame and the sky is a wide band
+    above it. The photos people take of cities look up: facades lean inwards towards the top and the
+    sky is a narrow, often washed-out wedge between them, which the network calls wall
+    (ade20k_dev's misses; train/EXPERIMENTS.md, E24). This keeps the frame's top ``1 - cut`` rows
+    (``cut`` drawn from ``cut_range``) and narrows its bottom row by ``tilt`` of the width on each
+    side (drawn from ``tilt_range``), a perspective warp stretched back to the input's size. Only
+    ``prob`` of the ``splits`` images change; image and label move together, so the labelled
+    boundary stays the real one. Apply after ``LoadAnnotations``, before any resize or crop.
+    """
+
+    def __init__(self, prob: float = 0.3, splits: tuple[str, ...] = (),
+                 cut_range: tuple[float, float] = (0.2, 0.5), tilt_range: tuple[float, float] = (0.05, 0.2)) -> None:
+        if not 0.0 <= prob <= 1.0:
+            raise ValueError(f"prob must be within [0, 1], got {prob}")
+        if not 0.0 <= cut_range[0] <= cut_range[1] < 1.0:
+            raise ValueError(f"cut_range must be within [0, 1) and ordered, got {cut_range}")
+        if not 0.0 <= tilt_range[0] <= tilt_range[1] < 0.5:
+            raise ValueError(f"tilt_range must be within [0, 0.5) and ordered, got {tilt_range}")
+        self.prob, self.splits = prob, tuple(splits)
+        self.cut_range, self.tilt_range = tuple(cut_range), tuple(tilt_range)
+
+    def transform(self, results: dict) -> dict:
+        rng = np.random.default_rng(np.random.randint(2**31))  # follows MMEngine's seeded global state
+        if rng.random() >= self.prob or "gt_seg_map" not in results:
+            return results
+        if self.splits and Path(results.get("img_path", "")).parent.parent.name not in self.splits:
+            return results
+        h, w = results["img"].shape[:2]
+        warp = upward_warp(h, w, rng.uniform(*self.cut_range), rng.uniform(*self.tilt_range))
+        results["img"] = cv2.warpPerspective(results["img"], warp, (w, h), flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+                                             borderMode=cv2.BORDER_REPLICATE)
+        results["gt_seg_map"] = cv2.warpPerspective(results["gt_seg_map"], warp, (w, h),
+                                                    flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP,
+                                                    borderMode=cv2.BORDER_CONSTANT, borderValue=IGNORE)
+        return results
+
+    def __repr__(self) -> str:
+        return (f"{self.__class__.__name__}(prob={self.prob}, splits={self.splits}, "
+                f"cut_range={self.cut_range}, tilt_range={self.tilt_range})")
+
+
+def upward_warp(h: int, w: int, cut: float, tilt: float) -> np.ndarray:
+    """The output-to-source homography: output corners onto the source's top rows, bottom narrowed.
+
+    Every output pixel maps inside the source (the source quadrilateral is the top ``1 - cut`` of
+    the frame with its bottom edge pulled in by ``tilt * w`` on each side), so nothing is invented.
+    """
+    out = np.float32([[0, 0], [w - 1, 0], [w - 1, h - 1], [0, h - 1]])
+    bottom = (h - 1) * (1.0 - cut)
+    src = np.float32([[0, 0], [w - 1, 0], [(w - 1) * (1.0 - tilt), bottom], [(w - 1) * tilt, bottom]])
+    return cv2.getPerspectiveTransform(out, src)
