@@ -19,6 +19,14 @@ from mmseg.registry import TRANSFORMS
 from skyseg.labels import IGNORE, NOT_SKY, SKY
 
 
+def in_splits(results: dict, splits: tuple[str, ...]) -> bool:
+    """Whether a sample comes from one of ``splits`` (none named: every split), read from its path.
+
+    A split is the folder above ``images/`` (``data/sky/<split>/images/x.jpg``).
+    """
+    return not splits or Path(results.get("img_path", "")).parent.parent.name in splits
+
+
 @TRANSFORMS.register_module()
 class RandomWeather(BaseTransform):
     """Haze, blur and noise, each applied with its own probability, to ``results['img']`` (uint8 BGR).
@@ -89,12 +97,8 @@ class IgnoreNearSky(BaseTransform):
         self.width, self.splits = int(width), tuple(splits)
         self.kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * self.width + 1, 2 * self.width + 1))
 
-    def _applies(self, results: dict) -> bool:
-        """Splits are the folder above ``images/`` (``data/sky/<split>/images/x.jpg``); none = all."""
-        return not self.splits or Path(results.get("img_path", "")).parent.parent.name in self.splits
-
     def transform(self, results: dict) -> dict:
-        if not self._applies(results):
+        if not in_splits(results, self.splits):
             return results
         label = results["gt_seg_map"]
         sky = (label == SKY).astype(np.uint8)
@@ -234,7 +238,7 @@ class SkySwap(BaseTransform):
         path = Path(results.get("img_path", ""))
         if rng.random() >= self.prob or "gt_seg_map" not in results:
             return results
-        if self.splits and path.parent.parent.name not in self.splits:
+        if not in_splits(results, self.splits):
             return results
         sky = results["gt_seg_map"] == SKY
         if sky.mean() < self.min_sky:
@@ -303,7 +307,7 @@ class UpwardView(BaseTransform):
         rng = np.random.default_rng(np.random.randint(2**31))  # follows MMEngine's seeded global state
         if rng.random() >= self.prob or "gt_seg_map" not in results:
             return results
-        if self.splits and Path(results.get("img_path", "")).parent.parent.name not in self.splits:
+        if not in_splits(results, self.splits):
             return results
         h, w = results["img"].shape[:2]
         warp = upward_warp(h, w, rng.uniform(*self.cut_range), rng.uniform(*self.tilt_range))
