@@ -262,6 +262,9 @@ def prepare_shared(shared_data: Path, out_root: Path, pseudo: Path | None = Path
     sun = shared_data / "sun_unlabelled"
     if sun.is_dir():
         counts.update(convert_no_sky(sun / "indoor", out_root, "sun_indoor"))
+        # The "mixed" folder is 122 indoor tennis halls (every photo inspected, none shows sky); the
+        # teacher calls 15 of their pale ceilings sky, the false sky ADE20K's attic shows (E30).
+        counts.update(convert_no_sky(sun / "mixed", out_root, "sun_mixed_skyfree"))
         if pseudo is not None and (pseudo / "prob").is_dir():
             counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_outdoor",
                                          keep=lambda scene: scene not in SUN_UNLICENSED))
