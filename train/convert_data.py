@@ -263,7 +263,7 @@ def prepare_shared(shared_data: Path, out_root: Path, pseudo: Path | None = Path
     if sun.is_dir():
         counts.update(convert_no_sky(sun / "indoor", out_root, "sun_indoor"))
         # The "mixed" folder is 122 indoor tennis halls (every photo inspected, none shows sky); the
-        # teacher calls 15 of their pale ceilings sky, the false sky ADE20K's attic shows (E30).
+        # teacher calls the pale ceilings of 15 of them sky (train/EXPERIMENTS.md, E30).
         counts.update(convert_no_sky(sun / "mixed", out_root, "sun_mixed_skyfree"))
         if pseudo is not None and (pseudo / "prob").is_dir():
             counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_outdoor",
