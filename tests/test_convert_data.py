@@ -109,3 +109,20 @@ def test_teacher_photos_without_a_label_are_an_error_that_names_the_command(tmp_
     _image(tmp_path / "outdoor" / "ocean" / "a.jpg")
     with pytest.raises(FileNotFoundError, match="skyseg pseudo-label"):
         convert_data.convert_pseudo(tmp_path / "outdoor", tmp_path / "prob", tmp_path / "out", "sun_outdoor")
+
+
+def test_prepare_writes_the_tennis_halls_sky_free_without_a_teacher(tmp_path):
+    """The SUN "mixed" folder is indoor tennis halls: their teacher labels call ceilings sky, so
+    prepare-data also writes them as a sky-free split, with or without teacher labels."""
+    shared = tmp_path / "shared"
+    for split in ("train", "val", "test"):
+        _image(shared / "camvid" / split / "a.jpg", 4, 4)
+        _label(shared / "camvid" / f"{split}annot" / "a.png", np.zeros((4, 4)))
+    for name in ("cityscapes_sky", "ade20k_sky"):
+        _image(shared / name / "train" / "images" / "a.jpg", 4, 4)
+        _label(shared / name / "train" / "masks" / "a.png", np.zeros((4, 4)))
+    _image(shared / "sun_unlabelled" / "indoor" / "library" / "a.jpg")
+    _image(shared / "sun_unlabelled" / "mixed" / "tennis_court" / "b.jpg")
+    counts = convert_data.prepare_shared(shared, tmp_path / "out", pseudo=None)
+    assert counts["sun_mixed_skyfree"] == 1 and "sun_mixed" not in counts
+    assert (_read(tmp_path / "out" / "sun_mixed_skyfree" / "masks" / "tennis_court_b.png") == NOT_SKY).all()
