@@ -9,6 +9,7 @@ from skyseg.train.runner import DEFAULT_CONFIG, load_config
 
 STAGE2_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py"
 E11_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-2k-ft7-camvid_sky-384x512.py"
+EXPERIMENTS = DEFAULT_CONFIG.parent / "experiments"
 
 
 def _write_split(root, name, count):
@@ -60,3 +61,45 @@ def test_a_child_config_replaces_the_mix_and_keeps_the_pipeline():
     assert dict(e11.train_dataloader.dataset.split_weights) == dict(camvid_train=2, camvid_val=2, ade20k_sky=2)
     assert training_splits(e11) == ["camvid_train", "camvid_val", "ade20k_sky"]
     assert e11.train_dataloader.dataset.pipeline == stage2.train_dataloader.dataset.pipeline
+
+
+def _steps(config):
+    from skyseg.train.datasets import effective_pipeline
+
+    dataset = load_config(config).train_dataloader.dataset
+    return effective_pipeline(dataset.pipeline, dataset.get("augment"))
+
+
+def test_a_child_config_changes_one_augment_setting_and_inherits_the_rest():
+    """UpwardView is declared once (E24); its children state only the setting they change."""
+    e24 = _steps(EXPERIMENTS / "bisenetv2_fcn_1xb4-distil-upward_sky-384x512-cpu.py")
+    e25 = _steps(EXPERIMENTS / "bisenetv2_fcn_1xb4-distil-upward60_sky-384x512-cpu.py")
+    e30 = _steps(EXPERIMENTS / "bisenetv2_fcn_1xb4-distil-hallsskyfree_sky-384x512-cpu.py")
+    assert [t["type"] for t in e24][:4] == ["LoadImageFromFile", "LoadAnnotations", "UpwardView", "RandomResize"]
+    upward = [next(t for t in steps if t["type"] == "UpwardView") for steps in (e24, e25, e30)]
+    assert [u["prob"] for u in upward] == [0.3, 0.6, 0.3]
+    assert upward[1]["splits"] == upward[0]["splits"]
+    assert "sun_outdoor" in upward[2]["splits"] and "sun_outdoor" not in upward[0]["splits"]
+    assert [t for t in e25 if t["type"] != "UpwardView"] == [t for t in e24 if t["type"] != "UpwardView"]
+
+
+def test_augment_steps_go_before_their_anchor_and_none_leaves_one_out():
+    from skyseg.train.datasets import effective_pipeline
+
+    base = [dict(type="Load"), dict(type="Resize"), dict(type="Pack")]
+    steps = effective_pipeline(base, dict(a=dict(type="A", before="Resize", p=1), b=None,
+                                          c=dict(type="C", before="Pack")))
+    assert steps == [dict(type="Load"), dict(type="A", p=1), dict(type="Resize"), dict(type="C"), dict(type="Pack")]
+    assert base == [dict(type="Load"), dict(type="Resize"), dict(type="Pack")]  # the config's list is untouched
+
+
+@pytest.mark.parametrize("step,problem", [
+    (dict(type="A", before="Crop"), "'a' goes before 'Crop', which the pipeline does not have"),
+    (dict(type="A"), "'a' needs a 'type' and the transform it goes 'before'"),
+    (dict(before="Resize", prob=0.6), "'a' needs a 'type'"),
+])
+def test_a_misplaced_augment_step_is_refused_by_name(step, problem):
+    from skyseg.train.datasets import effective_pipeline
+
+    with pytest.raises(ValueError, match=problem):
+        effective_pipeline([dict(type="Load"), dict(type="Resize")], dict(a=step))

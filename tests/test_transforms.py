@@ -62,7 +62,11 @@ def test_the_weather_recipe_pipeline_runs_on_an_image_and_its_mask(tmp_path):
     cv2.imwrite(str(tmp_path / "x.jpg"), image)
     cv2.imwrite(str(tmp_path / "x.png"), label)
     cfg = load_config(WEATHER_CONFIG)
-    pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
+    from skyseg.train.datasets import effective_pipeline
+
+    steps = effective_pipeline(cfg.train_dataloader.dataset.pipeline, cfg.train_dataloader.dataset.augment)
+    assert [t["type"] for t in steps][-2:] == ["RandomWeather", "PackSegInputs"]
+    pipeline = Compose(steps)
     np.random.seed(2)
     out = pipeline(dict(img_path=str(tmp_path / "x.jpg"), seg_map_path=str(tmp_path / "x.png"),
                         reduce_zero_label=False, seg_fields=[]))

@@ -2,6 +2,8 @@
 MMSeg's DATASETS registry."""
 from __future__ import annotations
 
+from typing import Any, Mapping
+
 from mmengine.dataset import ConcatDataset
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
@@ -25,15 +27,40 @@ class SkyDataset(BaseSegDataset):
                          reduce_zero_label=reduce_zero_label, **kwargs)
 
 
+def effective_pipeline(pipeline: list, augment: Mapping[str, Any] | None = None) -> list[dict]:
+    """``pipeline`` with each named ``augment`` step inserted just before the first transform of the
+    type its ``before`` key names; a step set to None is left out.
+
+    Named steps are a dict, which MMEngine merges on ``_base_`` inheritance where it replaces lists
+    whole: a child config changes one step's ``prob`` or ``splits`` in one line instead of restating
+    the whole pipeline."""
+    steps = [dict(t) for t in pipeline]
+    for name, step in (augment or {}).items():
+        if step is None:
+            continue
+        step = dict(step)
+        before = step.pop("before", None)
+        if "type" not in step or before is None:
+            raise ValueError(f"augment step {name!r} needs a 'type' and the transform it goes 'before', got {step}")
+        anchors = [i for i, t in enumerate(steps) if t.get("type") == before]
+        if not anchors:
+            raise ValueError(f"augment step {name!r} goes before {before!r}, which the pipeline does not have: "
+                             f"{[t.get('type') for t in steps]}")
+        steps.insert(anchors[0], step)
+    return steps
+
+
 @DATASETS.register_module()
 class WeightedSkySplits(ConcatDataset):
     """Converted splits trained on together, each seen ``weight`` times per epoch (a ConcatDataset
     of RepeatDatasets). A stage's data mix is one ``split_weights`` dict that a child config
     replaces, instead of a list comprehension that every child must restate (MMEngine evaluates a
-    comprehension in the file that writes it). Held-out splits are refused by name."""
+    comprehension in the file that writes it). Held-out splits are refused by name. ``augment``
+    adds named transforms to ``pipeline`` (:func:`effective_pipeline`), so an experiment states only
+    what it changes."""
 
     def __init__(self, split_weights: dict[str, int], pipeline: list, data_root: str = "data/sky",
-                 **kwargs) -> None:
+                 augment: Mapping[str, Any] | None = None, **kwargs) -> None:
         if not split_weights:
             raise ValueError("WeightedSkySplits: split_weights names no split")
         for name, weight in split_weights.items():
@@ -42,6 +69,7 @@ class WeightedSkySplits(ConcatDataset):
             if int(weight) != weight or weight < 1:
                 raise ValueError(f"WeightedSkySplits: the weight of {name} must be a whole number of "
                                  f"repeats per epoch (1 or more), got {weight!r}")
+        pipeline = effective_pipeline(pipeline, augment)
         super().__init__([dict(type="RepeatDataset", times=int(weight),
                                dataset=dict(type="SkyDataset", data_root=data_root, pipeline=pipeline,
                                             data_prefix=dict(img_path=f"{name}/images", seg_map_path=f"{name}/masks")))

@@ -3,16 +3,7 @@
 # whether colour variety beyond the teacher's photos helps. Everything else as E16.
 _base_ = ['../bisenetv2_fcn_1xb16-distil_sky-384x512-gpu.py']
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(512, 384), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(384, 512), cat_max_ratio=1.0),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='SkyRecolor', prob=0.3),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(augment=dict(
+    recolor=dict(type='SkyRecolor', before='PhotoMetricDistortion', prob=0.3))))
 custom_imports = dict(imports=['skyseg.train.datasets', 'skyseg.train.hooks', 'skyseg.train.transforms'],
                       allow_failed_imports=False)

@@ -10,14 +10,5 @@ _base_ = ['../bisenetv2_fcn_1xb4-2k-ft4_sky-384x512.py']
 custom_imports = dict(imports=['skyseg.train.datasets', 'skyseg.train.hooks', 'skyseg.train.transforms'],
                       allow_failed_imports=False)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='RandomResize', scale=(512, 384), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size={{_base_.crop_size}}, cat_max_ratio=1.0),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='RandomWeather', haze_prob=0.3, blur_prob=0.2, noise_prob=0.2),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))  # stage 2's split weights
+train_dataloader = dict(dataset=dict(augment=dict(  # stage 2's split weights
+    weather=dict(type='RandomWeather', before='PackSegInputs', haze_prob=0.3, blur_prob=0.2, noise_prob=0.2))))

@@ -10,14 +10,5 @@ _base_ = ['./bisenetv2_fcn_1xb4-2k-ft8-camvid2_sky-384x512.py']
 custom_imports = dict(imports=['skyseg.train.datasets', 'skyseg.train.hooks', 'skyseg.train.transforms'],
                       allow_failed_imports=False)
 
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='IgnoreNearSky', width=32, splits=('cityscapes_sky',)),
-    dict(type='RandomResize', scale=(512, 384), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size={{_base_.crop_size}}, cat_max_ratio=1.0),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(augment=dict(
+    near_sky=dict(type='IgnoreNearSky', before='RandomResize', width=32, splits=('cityscapes_sky',)))))

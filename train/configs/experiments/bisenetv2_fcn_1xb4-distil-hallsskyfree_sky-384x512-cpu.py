@@ -10,19 +10,10 @@
 # the label fix is kept, but it is not the attic's cure.
 _base_ = ['./bisenetv2_fcn_1xb4-distil-upwardsun_sky-384x512-cpu.py']
 
-upward_prob = 0.3
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='UpwardView', prob=upward_prob,
-         splits=('camvid_train', 'camvid_val', 'cityscapes_sky', 'idd_train', 'sun_outdoor')),
-    dict(type='RandomResize', scale=(512, 384), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(384, 512), cat_max_ratio=1.0),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline, split_weights=dict(
-    _delete_=True,
-    camvid_train=2, camvid_val=1, cityscapes_sky=1, ade20k_sky=2, idd_train=1,
-    sun_outdoor=2, sun_mixed_skyfree=1, sun_indoor=1)))
+train_dataloader = dict(dataset=dict(
+    augment=dict(upward=dict(
+        splits=('camvid_train', 'camvid_val', 'cityscapes_sky', 'idd_train', 'sun_outdoor'))),
+    split_weights=dict(
+        _delete_=True,
+        camvid_train=2, camvid_val=1, cityscapes_sky=1, ade20k_sky=2, idd_train=1,
+        sun_outdoor=2, sun_mixed_skyfree=1, sun_indoor=1)))

@@ -6,15 +6,4 @@
 #       --work-dir work_dirs/e25 --amp
 _base_ = ['./bisenetv2_fcn_1xb4-distil-upward_sky-384x512-cpu.py']
 
-upward_prob = 0.6
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='UpwardView', prob=upward_prob, splits=('camvid_train', 'camvid_val', 'cityscapes_sky', 'idd_train')),
-    dict(type='RandomResize', scale=(512, 384), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(384, 512), cat_max_ratio=1.0),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline, split_weights=dict(sun_indoor=2)))
+train_dataloader = dict(dataset=dict(augment=dict(upward=dict(prob=0.6)), split_weights=dict(sun_indoor=2)))

@@ -9,17 +9,5 @@
 #       --work-dir work_dirs/e28 --amp
 _base_ = ['./bisenetv2_fcn_1xb4-distil-upwardsun_sky-384x512-cpu.py']
 
-upward_prob = 0.3
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
-    dict(type='UpwardView', prob=upward_prob,
-         splits=('camvid_train', 'camvid_val', 'cityscapes_sky', 'idd_train', 'sun_outdoor', 'sun_mixed',
-                 'sun_indoor')),
-    dict(type='RandomResize', scale=(512, 384), ratio_range=(0.75, 1.5), keep_ratio=True),
-    dict(type='RandomCrop', crop_size=(384, 512), cat_max_ratio=1.0),
-    dict(type='RandomFlip', prob=0.5),
-    dict(type='PhotoMetricDistortion'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(dataset=dict(pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(augment=dict(upward=dict(
+    splits=('camvid_train', 'camvid_val', 'cityscapes_sky', 'idd_train', 'sun_outdoor', 'sun_mixed', 'sun_indoor')))))
