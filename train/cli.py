@@ -35,6 +35,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "(a converted split's masks/ folder) and print the teacher's IoU")
     p.set_defaults(func=_pseudo_label)
 
+    p = subparsers.add_parser("mine-negatives",
+                              help="write the sky-free training images a model most takes for sky as a split")
+    p.add_argument("--onnx", type=Path, default=Path("skyseg/models/bisenetv2_sky.onnx"),
+                   help="the model whose mistakes are mined (default: the embedded FP32 model)")
+    p.add_argument("--splits", nargs="+", default=["sun_indoor", "sun_mixed_skyfree", "ade20k_sky"],
+                   help="splits whose sky-free images are candidates (default: %(default)s)")
+    p.add_argument("--out", default="hard_negatives", help="name of the split written (default %(default)s)")
+    p.add_argument("--top", type=int, default=64, help="how many images it keeps (default %(default)s)")
+    p.add_argument("--data-root", type=Path, default=Path("data/sky"))
+    p.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
+    p.set_defaults(func=_mine_negatives)
+
     p = subparsers.add_parser("train", help="train a model with MMEngine (resumes from WORK_DIR)")
     p.add_argument("config", nargs="?", type=Path, help="MMSeg config (default: the shipped one)")
     p.add_argument("--work-dir", type=Path, default=Path("work_dirs/sky"))
@@ -92,6 +104,21 @@ def _pseudo_label(args: argparse.Namespace) -> int:
         return 0
     result = pseudo_label.label_folders(args.teacher, args.folders, args.out, args.batch, args.threads)
     print(", ".join(f"{v} {k}" for k, v in result.items()), f"-> {args.out}")
+    return 0
+
+
+def _mine_negatives(args: argparse.Namespace) -> int:
+    from skyseg.contract import Contract
+
+    from .mine_negatives import mine
+
+    ranked = mine(args.onnx, Contract.from_onnx(args.onnx), args.data_root, args.splits, args.out, args.top,
+                  args.threads)
+    chosen = ranked[:args.top]
+    print(f"{len(ranked)} sky-free images of {', '.join(args.splits)}; the {len(chosen)} with the largest "
+          f"false sky -> {args.data_root / args.out}")
+    for n in chosen[:10]:
+        print(f"  {n.split:20s} {n.stem:40s} mean p(sky) {n.false_sky:.4f}  peak {n.peak:.3f}")
     return 0
 
 
