@@ -57,6 +57,8 @@ def test_mining_again_replaces_the_split(data_root):
     (["indoor"], "hard", 0, "--top must be at least 1"),
     (["indoor"], "indoor", 4, "cannot also be a split it is mined from"),
     (["outdoor"], "hard", 4, "no sky-free images in outdoor"),
+    (["indoor", "ade20k_sky_heldout"], "hard", 4, "ade20k_sky_heldout is held out for evaluation"),
+    (["camvid_test"], "hard", 4, "camvid_test is held out for evaluation"),
 ])
 def test_bad_requests_name_the_problem(data_root, splits, name, top, problem):
     with pytest.raises(ValueError, match=problem):

@@ -10,9 +10,7 @@ from mmseg.registry import DATASETS
 
 from skyseg.labels import CLASSES
 
-#: splits no training config may name: CamVid test and the fixed 20% of the other sets
-HELD_OUT = ("camvid_test", "ade20k_dev", "idd_val")
-HELD_OUT_SUFFIX = "_heldout"
+from .splits import is_held_out
 
 
 @DATASETS.register_module()
@@ -64,7 +62,7 @@ class WeightedSkySplits(ConcatDataset):
         if not split_weights:
             raise ValueError("WeightedSkySplits: split_weights names no split")
         for name, weight in split_weights.items():
-            if name in HELD_OUT or name.endswith(HELD_OUT_SUFFIX):
+            if is_held_out(name):
                 raise ValueError(f"WeightedSkySplits: {name} is held out for evaluation and is never trained on")
             if int(weight) != weight or weight < 1:
                 raise ValueError(f"WeightedSkySplits: the weight of {name} must be a whole number of "

@@ -28,6 +28,7 @@ from skyseg.contract import Contract
 from skyseg.labels import SKY
 
 from .evaluate import dataset_pairs
+from .splits import is_held_out
 
 SkyProbability = Callable[[np.ndarray], np.ndarray]  # RGB image -> sky probability at the logits' stride
 
@@ -107,6 +108,9 @@ def mine(onnx: Path, contract: Contract, data_root: Path, splits: Sequence[str],
         raise ValueError(f"--top must be at least 1, got {top}")
     if name in splits:
         raise ValueError(f"the mined split {name!r} cannot also be a split it is mined from")
+    held_out = [s for s in splits if is_held_out(s)]
+    if held_out:  # a copy under a new name would smuggle evaluation images into training
+        raise ValueError(f"{', '.join(held_out)} is held out for evaluation; mine training splits only")
     candidates = sky_free_pairs(data_root, splits)
     if not candidates:
         raise ValueError(f"no sky-free images in {', '.join(splits)} under {data_root}")
