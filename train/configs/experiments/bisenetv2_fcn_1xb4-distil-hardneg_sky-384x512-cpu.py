@@ -5,7 +5,7 @@
 # negatives look like it, and drawing every indoor scene twice instead (E27) cost dev skies.
 #   skyseg mine-negatives   # the shipped FP32 model -> data/sky/hard_negatives (+ mined.json)
 #   skyseg train train/configs/experiments/bisenetv2_fcn_1xb4-distil-hardneg_sky-384x512-cpu.py \
-#       --work-dir work_dirs/e32 --amp
+#       --work-dir work_dirs/e33 --amp
 _base_ = ['./bisenetv2_fcn_1xb4-distil-hallsskyfree_sky-384x512-cpu.py']
 
 train_dataloader = dict(dataset=dict(split_weights=dict(hard_negatives=4)))
