@@ -103,3 +103,10 @@ def test_a_misplaced_augment_step_is_refused_by_name(step, problem):
 
     with pytest.raises(ValueError, match=problem):
         effective_pipeline([dict(type="Load"), dict(type="Resize")], dict(a=step))
+
+
+def test_a_split_not_written_yet_is_named_with_the_command_that_writes_it(tmp_path):
+    _write_split(tmp_path, "a", 1)
+    cfg = load_config(STAGE2_CONFIG, data_root=str(tmp_path))
+    with pytest.raises(FileNotFoundError, match="no split hard_negatives under .*skyseg mine-negatives"):
+        _build(cfg, split_weights=dict(a=1, hard_negatives=4))

@@ -2,6 +2,7 @@
 MMSeg's DATASETS registry."""
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, Mapping
 
 from mmengine.dataset import ConcatDataset
@@ -67,6 +68,11 @@ class WeightedSkySplits(ConcatDataset):
             if int(weight) != weight or weight < 1:
                 raise ValueError(f"WeightedSkySplits: the weight of {name} must be a whole number of "
                                  f"repeats per epoch (1 or more), got {weight!r}")
+        missing = [name for name in split_weights if not (Path(data_root) / name / "images").is_dir()]
+        if missing:
+            raise FileNotFoundError(
+                f"WeightedSkySplits: no split {', '.join(missing)} under {data_root}: `skyseg prepare-data` writes "
+                "the converted splits, `skyseg mine-negatives` the mined one (docs/training.md)")
         pipeline = effective_pipeline(pipeline, augment)
         super().__init__([dict(type="RepeatDataset", times=int(weight),
                                dataset=dict(type="SkyDataset", data_root=data_root, pipeline=pipeline,
