@@ -192,10 +192,11 @@ def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny_run, tmp_path):
     assert (work_dir / "iter_4.pth").exists()
 
 
-def test_timed_poly_schedule_completes_on_time_and_ends_at_the_floor(tiny_run, tmp_path, monkeypatch):
+def test_timed_poly_schedule_completes_on_time_and_ends_at_the_floor(tiny_run, tmp_path, monkeypatch, capsys):
     """TimedPolyLR: a schedule over wall time ends the run itself (max_iters is far away), with a
-    checkpoint, the rate falling after its warm-up to near eta_min. The hook's clock is replaced by
-    one that advances 0.1 s per reading, so the test does not depend on this machine's speed."""
+    checkpoint, the rate falling after its warm-up to near eta_min, and the progress bar counts its
+    seconds, not the unreachable max_iters. The hook's clock is replaced by one that advances 0.1 s
+    per reading, so the test does not depend on this machine's speed."""
     from skyseg.train import hooks
 
     clock = iter(range(10**6))
@@ -204,8 +205,10 @@ def test_timed_poly_schedule_completes_on_time_and_ends_at_the_floor(tiny_run, t
     work_dir = tmp_path / "timed"
     train(config, work_dir, options={
         "param_scheduler": None, "train_cfg.max_iters": 100000, "optim_wrapper.optimizer.lr": 0.05,
-        "custom_hooks": [dict(type="TimedPolyLR", seconds=4.0, eta_min=1e-5)],
+        "custom_hooks": [dict(type="SkySegProgressBarHook"), dict(type="TimedPolyLR", seconds=4.0, eta_min=1e-5)],
         "default_hooks.checkpoint.interval": 100000})
+    bar = capsys.readouterr().err
+    assert "4/4 s" in bar and "it=" in bar and "100000" not in bar, bar[-500:]
     checkpoint = (work_dir / "last_checkpoint").read_text().strip()
     assert "timed schedule of 4 s complete at iteration" in _logs(work_dir)
     rates = [float(line.split(" lr: ")[1].split()[0]) for line in _logs(work_dir).splitlines() if " lr: " in line]

@@ -11,24 +11,50 @@ from tqdm import tqdm
 
 @HOOKS.register_module()
 class SkySegProgressBarHook(Hook):
+    """A tqdm bar over the run's real length: the iterations, or the seconds of a TimedPolyLR.
+
+    A timed schedule sets ``max_iters`` far beyond reach, so a bar over iterations would promise
+    hundreds of hours; over the schedule's seconds it says when the run will end.
+    """
+
     priority = "VERY_LOW"
 
     def __init__(self) -> None:
         self._bar: tqdm | None = None
+        self._timed: TimedPolyLR | None = None
 
     def before_train(self, runner) -> None:
-        self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc="train", unit="it",
-                         dynamic_ncols=True)
+        self._timed = next((h for h in runner.hooks if isinstance(h, TimedPolyLR)), None)
+        if self._timed is None:
+            self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc="train", unit="it",
+                             dynamic_ncols=True)
+            return
+        spent = float(runner.message_hub.get_info("timed_poly_spent", 0.0))
+        self._bar = tqdm(total=round(self._timed.seconds), initial=round(spent), desc="train", unit="s",
+                         dynamic_ncols=True,
+                         bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]")
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
         if self._bar is None:
             return
-        self._bar.update(1)
-        if outputs and "loss" in outputs:
-            self._bar.set_postfix(loss=f"{float(outputs['loss'].detach()):.3f}", refresh=False)
+        postfix = {"loss": f"{float(outputs['loss'].detach()):.3f}"} if outputs and "loss" in outputs else {}
+        if self._timed is None:
+            self._bar.update(1)
+        else:
+            self._advance_to_spent(runner)
+            postfix = {"it": runner.iter + 1, **postfix}
+        self._bar.set_postfix(postfix, refresh=False)
+
+    def _advance_to_spent(self, runner) -> None:
+        # the spent time TimedPolyLR last saved (it runs after this hook): reading its clock here
+        # would add a reading per iteration to the schedule's own
+        spent = float(runner.message_hub.get_info("timed_poly_spent", 0.0))
+        self._bar.update(min(spent, self._timed.seconds) - self._bar.n)
 
     def after_train(self, runner) -> None:
         if self._bar is not None:
+            if self._timed is not None:
+                self._advance_to_spent(runner)
             self._bar.close()
 
 
@@ -104,8 +130,12 @@ class TimedPolyLR(Hook):
         for group in runner.optim_wrapper.optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
 
+    def spent(self) -> float:
+        """Seconds of the schedule spent, across resumes."""
+        return self._spent_before + _clock() - self._start
+
     def _fraction(self) -> float:
-        return min((self._spent_before + _clock() - self._start) / self.seconds, 1.0)
+        return min(self.spent() / self.seconds, 1.0)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         f = self._fraction()
@@ -114,7 +144,7 @@ class TimedPolyLR(Hook):
             group["lr"] = self.eta_min + (group["initial_lr"] - self.eta_min) * scale
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        runner.message_hub.update_info("timed_poly_spent", self._spent_before + _clock() - self._start)
+        runner.message_hub.update_info("timed_poly_spent", self.spent())
         if self._fraction() < 1.0:
             return
         filename = stop_with_checkpoint(runner)
