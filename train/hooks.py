@@ -29,9 +29,8 @@ class SkySegProgressBarHook(Hook):
             self._bar = tqdm(total=runner.max_iters, initial=runner.iter, desc="train", unit="it",
                              dynamic_ncols=True)
             return
-        spent = float(runner.message_hub.get_info("timed_poly_spent", 0.0))
-        self._bar = tqdm(total=round(self._timed.seconds), initial=round(spent), desc="train", unit="s",
-                         dynamic_ncols=True,
+        self._bar = tqdm(total=round(self._timed.seconds), initial=round(TimedPolyLR.saved_spent(runner)),
+                         desc="train", unit="s", dynamic_ncols=True,
                          bar_format="{l_bar}{bar}| {n:.0f}/{total_fmt} s [{elapsed}<{remaining}{postfix}]")
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
@@ -48,14 +47,16 @@ class SkySegProgressBarHook(Hook):
     def _advance_to_spent(self, runner) -> None:
         # the spent time TimedPolyLR last saved (it runs after this hook): reading its clock here
         # would add a reading per iteration to the schedule's own
-        spent = float(runner.message_hub.get_info("timed_poly_spent", 0.0))
-        self._bar.update(min(spent, self._timed.seconds) - self._bar.n)
+        self._bar.update(min(TimedPolyLR.saved_spent(runner), self._timed.seconds) - self._bar.n)
 
     def after_train(self, runner) -> None:
         if self._bar is not None:
             if self._timed is not None:
                 self._advance_to_spent(runner)
             self._bar.close()
+
+
+_SPENT_KEY = "timed_poly_spent"  # TimedPolyLR's spent seconds in the message hub
 
 
 def _clock() -> float:
@@ -126,16 +127,20 @@ class TimedPolyLR(Hook):
 
     def before_train(self, runner) -> None:
         self._start = _clock()
-        self._spent_before = float(runner.message_hub.get_info("timed_poly_spent", 0.0))
+        self._spent_before = self.saved_spent(runner)
         for group in runner.optim_wrapper.optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
 
-    def spent(self) -> float:
-        """Seconds of the schedule spent, across resumes."""
+    @staticmethod
+    def saved_spent(runner) -> float:
+        """The schedule's spent seconds as last saved in the message hub (and so in checkpoints)."""
+        return float(runner.message_hub.get_info(_SPENT_KEY, 0.0))
+
+    def _spent(self) -> float:
         return self._spent_before + _clock() - self._start
 
     def _fraction(self) -> float:
-        return min(self.spent() / self.seconds, 1.0)
+        return min(self._spent() / self.seconds, 1.0)
 
     def before_train_iter(self, runner, batch_idx, data_batch=None) -> None:
         f = self._fraction()
@@ -144,7 +149,7 @@ class TimedPolyLR(Hook):
             group["lr"] = self.eta_min + (group["initial_lr"] - self.eta_min) * scale
 
     def after_train_iter(self, runner, batch_idx, data_batch=None, outputs=None) -> None:
-        runner.message_hub.update_info("timed_poly_spent", self.spent())
+        runner.message_hub.update_info(_SPENT_KEY, self._spent())
         if self._fraction() < 1.0:
             return
         filename = stop_with_checkpoint(runner)
