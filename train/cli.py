@@ -47,6 +47,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
     p.set_defaults(func=_mine_negatives)
 
+    p = subparsers.add_parser("mine-positives",
+                              help="write the training images whose sky a model most misses as a split")
+    p.add_argument("--onnx", type=Path, default=Path("skyseg/models/bisenetv2_sky.onnx"),
+                   help="the model whose misses are mined (default: the embedded FP32 model)")
+    p.add_argument("--splits", nargs="+", default=["sun_outdoor", "ade20k_sky"],
+                   help="splits whose images with sky are candidates (default: %(default)s)")
+    p.add_argument("--out", default="hard_positives", help="name of the split written (default %(default)s)")
+    p.add_argument("--top", type=int, default=64, help="how many images it keeps (default %(default)s)")
+    p.add_argument("--min-sky", type=float, default=0.05,
+                   help="least share of an image's labelled pixels that is sky (default %(default)s)")
+    p.add_argument("--exclude", type=Path, metavar="FILE",
+                   help="stems never mined, one per line, '#' comments (e.g. train/teacher_label_errors.txt)")
+    p.add_argument("--data-root", type=Path, default=Path("data/sky"))
+    p.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
+    p.set_defaults(func=_mine_positives)
+
     p = subparsers.add_parser("train", help="train a model with MMEngine (resumes from WORK_DIR)")
     p.add_argument("config", nargs="?", type=Path, help="MMSeg config (default: the shipped one)")
     p.add_argument("--work-dir", type=Path, default=Path("work_dirs/sky"))
@@ -119,6 +135,22 @@ def _mine_negatives(args: argparse.Namespace) -> int:
           f"false sky -> {args.data_root / args.out}")
     for n in chosen[:10]:
         print(f"  {n.split:20s} {n.stem:40s} mean p(sky) {n.false_sky:.4f}  peak {n.peak:.3f}")
+    return 0
+
+
+def _mine_positives(args: argparse.Namespace) -> int:
+    from skyseg.contract import Contract
+
+    from .mine_positives import mine, read_exclusions
+
+    exclude = frozenset(read_exclusions(args.exclude)) if args.exclude else frozenset()
+    ranked = mine(args.onnx, Contract.from_onnx(args.onnx), args.data_root, args.splits, args.out, args.top,
+                  args.min_sky, args.threads, exclude)
+    chosen = ranked[:args.top]
+    print(f"{len(ranked)} images of {', '.join(args.splits)} with >= {args.min_sky:.0%} sky; the {len(chosen)} "
+          f"whose sky the model most misses -> {args.data_root / args.out}")
+    for n in chosen[:10]:
+        print(f"  {n.split:20s} {n.stem:40s} missed sky {n.missed_sky:.4f}  of sky share {n.sky_share:.3f}")
     return 0
 
 

@@ -17,7 +17,7 @@ import json
 import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import cv2
 import numpy as np
@@ -31,6 +31,11 @@ from .evaluate import dataset_pairs
 from .splits import is_held_out
 
 SkyProbability = Callable[[np.ndarray], np.ndarray]  # RGB image -> sky probability at the logits' stride
+
+
+class Mined(Protocol):
+    split: str
+    stem: str
 
 
 @dataclass(frozen=True)
@@ -87,7 +92,7 @@ def rank(candidates: Sequence[tuple[str, Path, Path]], probability: SkyProbabili
     return sorted(ranked, key=lambda n: (-n.false_sky, n.split, n.stem))
 
 
-def write_split(data_root: Path, name: str, chosen: Sequence[Negative], record: dict) -> Path:
+def write_split(data_root: Path, name: str, chosen: Sequence[Mined], record: dict) -> Path:
     """Copy the chosen images and labels into ``<data_root>/<name>`` (replacing an earlier mining)."""
     out = data_root / name
     if out.exists():
