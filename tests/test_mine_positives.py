@@ -9,7 +9,8 @@ from skyseg import samples
 from skyseg.assets import DEFAULT_ONNX
 from skyseg.contract import Contract
 from skyseg.labels import IGNORE
-from skyseg.train.mine_positives import mine, read_exclusions, score
+from skyseg.train.mine_positives import mine, score
+from skyseg.train.splits import read_exclusions
 from skyseg_client.cli import main
 
 
@@ -60,7 +61,7 @@ def test_a_reviewed_label_error_is_never_mined(data_root, tmp_path):
     reviewed.write_text("# reviewed\nmissed  # the label is wrong\n\n")
     assert read_exclusions(reviewed) == {"missed"}
     ranked = mine(DEFAULT_ONNX, Contract.from_onnx(DEFAULT_ONNX), data_root, ["outdoor"], "hard", top=1,
-                  threads=1, exclude=frozenset(read_exclusions(reviewed)))
+                  threads=1, exclude=read_exclusions(reviewed))
     assert [n.stem for n in ranked] == ["found"]
     assert json.loads((data_root / "hard" / "mined.json").read_text())["excluded"] == ["missed"]
 

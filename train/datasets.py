@@ -11,7 +11,7 @@ from mmseg.registry import DATASETS
 
 from skyseg.labels import CLASSES
 
-from .splits import is_held_out
+from .splits import is_held_out, read_exclusions
 
 
 @DATASETS.register_module()
@@ -21,9 +21,15 @@ class SkyDataset(BaseSegDataset):
     METAINFO = dict(classes=CLASSES, palette=[[0, 0, 0], [70, 130, 180]])
 
     def __init__(self, img_suffix: str = ".jpg", seg_map_suffix: str = ".png",
-                 reduce_zero_label: bool = False, **kwargs) -> None:
+                 reduce_zero_label: bool = False, exclude: str | None = None, **kwargs) -> None:
+        self.excluded = read_exclusions(exclude) if exclude else frozenset()
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=reduce_zero_label, **kwargs)
+
+    def load_data_list(self) -> list[dict]:
+        """The split's pairs, less the stems of ``exclude`` (a reviewed list of wrong labels)."""
+        pairs = super().load_data_list()
+        return [p for p in pairs if Path(p["img_path"]).stem not in self.excluded]
 
 
 def effective_pipeline(pipeline: list, augment: Mapping[str, Any] | None = None) -> list[dict]:
@@ -56,10 +62,10 @@ class WeightedSkySplits(ConcatDataset):
     replaces, instead of a list comprehension that every child must restate (MMEngine evaluates a
     comprehension in the file that writes it). Held-out splits are refused by name. ``augment``
     adds named transforms to ``pipeline`` (:func:`effective_pipeline`), so an experiment states only
-    what it changes."""
+    what it changes; ``exclude`` names a list of image stems (wrong labels) no split trains on."""
 
     def __init__(self, split_weights: dict[str, int], pipeline: list, data_root: str = "data/sky",
-                 augment: Mapping[str, Any] | None = None, **kwargs) -> None:
+                 augment: Mapping[str, Any] | None = None, exclude: str | None = None, **kwargs) -> None:
         if not split_weights:
             raise ValueError("WeightedSkySplits: split_weights names no split")
         for name, weight in split_weights.items():
@@ -72,9 +78,9 @@ class WeightedSkySplits(ConcatDataset):
         if missing:
             raise FileNotFoundError(
                 f"WeightedSkySplits: no split {', '.join(missing)} under {data_root}: `skyseg prepare-data` writes "
-                "the converted splits, `skyseg mine-negatives` the mined one (docs/training.md)")
+                "the converted splits, `skyseg mine-negatives` and `skyseg mine-positives` the mined ones (docs/training.md)")
         pipeline = effective_pipeline(pipeline, augment)
         super().__init__([dict(type="RepeatDataset", times=int(weight),
                                dataset=dict(type="SkyDataset", data_root=data_root, pipeline=pipeline,
-                                            data_prefix=dict(img_path=f"{name}/images", seg_map_path=f"{name}/masks")))
+                                            exclude=exclude, data_prefix=dict(img_path=f"{name}/images", seg_map_path=f"{name}/masks")))
                           for name, weight in split_weights.items()], **kwargs)

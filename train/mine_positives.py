@@ -60,12 +60,6 @@ def score(prob: np.ndarray, label: np.ndarray) -> tuple[float, float]:
     return float((1.0 - prob[sky]).sum() / n), float(sky.sum() / n)
 
 
-def read_exclusions(path: Path) -> set[str]:
-    """Image stems from a reviewed list: one per line, ``#`` starts a comment."""
-    stems = {line.split("#", 1)[0].strip() for line in Path(path).read_text().splitlines()}
-    return stems - {""}
-
-
 def rank(data_root: Path, splits: Sequence[str], probability: SkyProbability,
          min_sky: float, exclude: frozenset[str] = frozenset()) -> list[Positive]:
     """Every image of ``splits`` with enough labelled sky, the model's largest miss first."""
@@ -85,7 +79,7 @@ def mine(onnx: Path, contract: Contract, data_root: Path, splits: Sequence[str],
          top: int, min_sky: float = 0.05, threads: int = 0,
          exclude: frozenset[str] = frozenset()) -> list[Positive]:
     """Write the ``top`` images of ``splits`` whose sky the model most misses as split ``name``,
-    leaving out the stems in ``exclude`` (labels a person found wrong: see train/teacher_label_errors.txt)."""
+    leaving out the stems in ``exclude`` (labels a person found wrong: :func:`splits.read_exclusions`)."""
     if top < 1:
         raise ValueError(f"--top must be at least 1, got {top}")
     if not 0 < min_sky < 1:
