@@ -1,4 +1,6 @@
 """The weighted mix of training splits (train/datasets.py) as a recipe config builds it."""
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -6,10 +8,12 @@ import pytest
 from skyseg import samples
 from skyseg.train.device_bundle import training_splits
 from skyseg.train.runner import DEFAULT_CONFIG, load_config
+from skyseg.train.splits import read_exclusions
 
 STAGE2_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py"
 E11_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-2k-ft7-camvid_sky-384x512.py"
 EXPERIMENTS = DEFAULT_CONFIG.parent / "experiments"
+REVIEWED = DEFAULT_CONFIG.parents[1] / "teacher_label_errors.txt"
 
 
 def _write_split(root, name, count):
@@ -39,6 +43,24 @@ def test_each_split_is_seen_its_weight_times_per_epoch(tmp_path):
     sample = dataset[len(dataset) - 1]  # a repeat of split b, through the stage's own pipeline
     assert sample["data_samples"].gt_sem_seg.data.shape[-2:] == sample["inputs"].shape[-2:]
 
+
+
+def test_a_reviewed_list_of_wrong_labels_is_left_out_of_every_split(tmp_path):
+    for name, count in [("a", 3), ("b", 2)]:
+        _write_split(tmp_path, name, count)
+    reviewed = tmp_path / "errors.txt"
+    reviewed.write_text("# wrong labels\na_1  # the sea called sky\nb_0\nnot_in_any_split\n")
+    cfg = load_config(STAGE2_CONFIG, data_root=str(tmp_path))
+    dataset = _build(cfg, split_weights=dict(a=1, b=3), exclude=str(reviewed))
+    assert [(d.times, len(d.dataset)) for d in dataset.datasets] == [(1, 2), (3, 1)]
+    stems = {Path(d.dataset.get_data_info(i)["img_path"]).stem for d in dataset.datasets
+             for i in range(len(d.dataset))}
+    assert stems == {"a_0", "a_2", "b_1"}
+
+
+def test_the_shipped_list_of_wrong_labels_names_only_teacher_labelled_photos():
+    stems = read_exclusions(REVIEWED)
+    assert len(stems) >= 27 and all(s.startswith(("ocean_sun_", "mountain_sun_", "garden_sun_")) for s in stems)
 
 @pytest.mark.parametrize("weights,problem", [
     (dict(camvid_train=1, camvid_test=1), "camvid_test is held out"),
