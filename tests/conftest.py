@@ -1,4 +1,5 @@
-"""Fixtures: a real tritonserver on free loopback ports, and the shared real data (or a skip)."""
+"""Fixtures: a real tritonserver on free loopback ports, the shared real data (or a skip), and a
+writer of converted splits for the data tools' tests."""
 from __future__ import annotations
 
 import os
@@ -8,6 +9,21 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = Path(os.environ.get("SKYSEG_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture
+def write_pair():
+    """Write one image and its label as ``<root>/<split>/{images,masks}/<stem>``, a converted split."""
+    import cv2
+    import numpy as np
+
+    def write(root: Path, split: str, stem: str, image, label) -> None:
+        (root / split / "images").mkdir(parents=True, exist_ok=True)
+        (root / split / "masks").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(root / split / "images" / f"{stem}.jpg"), image)
+        cv2.imwrite(str(root / split / "masks" / f"{stem}.png"), label.astype(np.uint8))
+
+    return write
 
 
 @pytest.fixture(scope="session")

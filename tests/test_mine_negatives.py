@@ -12,23 +12,16 @@ from skyseg_client.cli import main
 from skyseg.train.mine_negatives import mine
 
 
-def _write(root, split, stem, image, label):
-    (root / split / "images").mkdir(parents=True, exist_ok=True)
-    (root / split / "masks").mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(root / split / "images" / f"{stem}.jpg"), image)
-    cv2.imwrite(str(root / split / "masks" / f"{stem}.png"), label.astype(np.uint8))
-
-
 @pytest.fixture
-def data_root(tmp_path):
+def data_root(tmp_path, write_pair):
     """Two sky-free scenes, one of which the model takes for sky, and one photo with labelled sky."""
     sky_like, sky = samples.render_labeled_scene(256, 192, seed=3)
     zeros = np.zeros(sky.shape, np.uint8)
-    _write(tmp_path, "indoor", "pale", sky_like, zeros)  # what a pale wall is to the network
+    write_pair(tmp_path, "indoor", "pale", sky_like, zeros)  # what a pale wall is to the network
     rng = np.random.default_rng(0)
     dark = rng.integers(0, 60, (192, 256, 3), dtype=np.uint8)
-    _write(tmp_path, "indoor", "dark", dark, zeros)
-    _write(tmp_path, "outdoor", "photo", sky_like, sky)
+    write_pair(tmp_path, "indoor", "dark", dark, zeros)
+    write_pair(tmp_path, "outdoor", "photo", sky_like, sky)
     return tmp_path
 
 

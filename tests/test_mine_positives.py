@@ -1,7 +1,6 @@
 """Hard-positive mining (train/mine_positives.py) with the embedded model in ONNX Runtime."""
 import json
 
-import cv2
 import numpy as np
 import pytest
 
@@ -14,24 +13,17 @@ from skyseg.train.splits import read_exclusions
 from skyseg_client.cli import main
 
 
-def _write(root, split, stem, image, label):
-    (root / split / "images").mkdir(parents=True, exist_ok=True)
-    (root / split / "masks").mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(root / split / "images" / f"{stem}.jpg"), image)
-    cv2.imwrite(str(root / split / "masks" / f"{stem}.png"), label.astype(np.uint8))
-
-
 @pytest.fixture
-def data_root(tmp_path):
+def data_root(tmp_path, write_pair):
     """A photo whose sky the model finds, one whose labelled sky it cannot see, and a sky-free one."""
     photo, sky = samples.render_labeled_scene(256, 192, seed=3)
-    _write(tmp_path, "outdoor", "found", photo, sky)
+    write_pair(tmp_path, "outdoor", "found", photo, sky)
     rng = np.random.default_rng(0)
     dark = rng.integers(0, 60, (192, 256, 3), dtype=np.uint8)
     top_half = np.zeros((192, 256), np.uint8)
     top_half[:96] = 1
-    _write(tmp_path, "outdoor", "missed", dark, top_half)  # what a night sky is to the network
-    _write(tmp_path, "outdoor", "indoor", dark, np.zeros((192, 256), np.uint8))
+    write_pair(tmp_path, "outdoor", "missed", dark, top_half)  # what a night sky is to the network
+    write_pair(tmp_path, "outdoor", "indoor", dark, np.zeros((192, 256), np.uint8))
     return tmp_path
 
 

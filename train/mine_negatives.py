@@ -92,6 +92,24 @@ def rank(candidates: Sequence[tuple[str, Path, Path]], probability: SkyProbabili
     return sorted(ranked, key=lambda n: (-n.false_sky, n.split, n.stem))
 
 
+def check_request(splits: Sequence[str], name: str, top: int) -> None:
+    """Refuse a mining request that would write nothing or train on evaluation images."""
+    if top < 1:
+        raise ValueError(f"--top must be at least 1, got {top}")
+    if name in splits:
+        raise ValueError(f"the mined split {name!r} cannot also be a split it is mined from")
+    held_out = [s for s in splits if is_held_out(s)]
+    if held_out:  # a copy under a new name would smuggle evaluation images into training
+        raise ValueError(f"{', '.join(held_out)} is held out for evaluation; mine training splits only")
+
+
+def mined_record(onnx: Path, splits: Sequence[str], top: int, ranked: Sequence, **settings) -> dict:
+    """What ``mined.json`` keeps so a run can be rebuilt: the model, the request, every score."""
+    return {"model": str(onnx), "model_sha256": hashlib.sha256(Path(onnx).read_bytes()).hexdigest(),
+            "splits": list(splits), "top": top, **settings,
+            "chosen": [asdict(n) for n in ranked[:top]], "ranked": [asdict(n) for n in ranked]}
+
+
 def write_split(data_root: Path, name: str, chosen: Sequence[Mined], record: dict) -> Path:
     """Copy the chosen images and labels into ``<data_root>/<name>`` (replacing an earlier mining)."""
     out = data_root / name
@@ -109,20 +127,10 @@ def write_split(data_root: Path, name: str, chosen: Sequence[Mined], record: dic
 def mine(onnx: Path, contract: Contract, data_root: Path, splits: Sequence[str], name: str,
          top: int, threads: int = 0) -> list[Negative]:
     """Write the ``top`` sky-free images of ``splits`` with the largest false sky as split ``name``."""
-    if top < 1:
-        raise ValueError(f"--top must be at least 1, got {top}")
-    if name in splits:
-        raise ValueError(f"the mined split {name!r} cannot also be a split it is mined from")
-    held_out = [s for s in splits if is_held_out(s)]
-    if held_out:  # a copy under a new name would smuggle evaluation images into training
-        raise ValueError(f"{', '.join(held_out)} is held out for evaluation; mine training splits only")
+    check_request(splits, name, top)
     candidates = sky_free_pairs(data_root, splits)
     if not candidates:
         raise ValueError(f"no sky-free images in {', '.join(splits)} under {data_root}")
     ranked = rank(candidates, onnx_sky_probability(onnx, contract, threads))
-    chosen = ranked[:top]
-    record = {"model": str(onnx), "model_sha256": hashlib.sha256(Path(onnx).read_bytes()).hexdigest(),
-              "splits": list(splits), "top": top, "chosen": [asdict(n) for n in chosen],
-              "ranked": [asdict(n) for n in ranked]}
-    write_split(data_root, name, chosen, record)
+    write_split(data_root, name, ranked[:top], mined_record(onnx, splits, top, ranked))
     return ranked

@@ -13,9 +13,7 @@ neither side. The split carries ``mined.json`` like a mined negative split.
 """
 from __future__ import annotations
 
-import hashlib
-import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -27,8 +25,7 @@ from skyseg.contract import Contract
 from skyseg.labels import IGNORE, SKY
 
 from .evaluate import dataset_pairs
-from .mine_negatives import SkyProbability, onnx_sky_probability, write_split
-from .splits import is_held_out
+from .mine_negatives import SkyProbability, check_request, mined_record, onnx_sky_probability, write_split
 
 
 @dataclass(frozen=True)
@@ -80,22 +77,12 @@ def mine(onnx: Path, contract: Contract, data_root: Path, splits: Sequence[str],
          exclude: frozenset[str] = frozenset()) -> list[Positive]:
     """Write the ``top`` images of ``splits`` whose sky the model most misses as split ``name``,
     leaving out the stems in ``exclude`` (labels a person found wrong: :func:`splits.read_exclusions`)."""
-    if top < 1:
-        raise ValueError(f"--top must be at least 1, got {top}")
+    check_request(splits, name, top)
     if not 0 < min_sky < 1:
         raise ValueError(f"--min-sky is a share of the labelled pixels in (0, 1), got {min_sky}")
-    if name in splits:
-        raise ValueError(f"the mined split {name!r} cannot also be a split it is mined from")
-    held_out = [s for s in splits if is_held_out(s)]
-    if held_out:  # a copy under a new name would smuggle evaluation images into training
-        raise ValueError(f"{', '.join(held_out)} is held out for evaluation; mine training splits only")
     ranked = rank(data_root, splits, onnx_sky_probability(onnx, contract, threads), min_sky, exclude)
     if not ranked:
         raise ValueError(f"no image of {', '.join(splits)} under {data_root} has {min_sky:.0%} sky")
-    chosen = ranked[:top]
-    record = {"model": str(onnx), "model_sha256": hashlib.sha256(Path(onnx).read_bytes()).hexdigest(),
-              "splits": list(splits), "top": top, "min_sky": min_sky,
-              "excluded": sorted(exclude),
-              "chosen": [asdict(p) for p in chosen], "ranked": [asdict(p) for p in ranked]}
-    write_split(data_root, name, chosen, record)
+    record = mined_record(onnx, splits, top, ranked, min_sky=min_sky, excluded=sorted(exclude))
+    write_split(data_root, name, ranked[:top], record)
     return ranked
