@@ -70,3 +70,21 @@ def test_the_command_writes_the_split_and_names_what_it_chose(data_root, capsys)
 def test_the_command_turns_a_bad_request_into_one_line(data_root, capsys):
     assert main(["mine-negatives", "--data-root", str(data_root), "--splits", "outdoor", "--threads", "1"]) == 1
     assert "skyseg mine-negatives: error: no sky-free images in outdoor" in capsys.readouterr().err
+
+
+def test_a_kept_record_rebuilds_the_split_without_the_model(data_root, capsys):
+    mine(DEFAULT_ONNX, Contract.from_onnx(DEFAULT_ONNX), data_root, ["indoor"], "hard", top=1, threads=1)
+    record = data_root / "kept.json"
+    record.write_text((data_root / "hard" / "mined.json").read_text())
+    assert main(["mine-negatives", "--data-root", str(data_root), "--replay", str(record), "--out", "again"]) == 0
+    assert "1 images of" in capsys.readouterr().out
+    assert sorted(p.name for p in (data_root / "again" / "images").iterdir()) == ["pale.jpg"]
+    assert json.loads((data_root / "again" / "mined.json").read_text())["replayed_from"] == str(record)
+
+
+def test_replaying_a_record_whose_images_are_gone_names_them(data_root, capsys):
+    record = data_root / "kept.json"
+    record.write_text(json.dumps({"chosen": [{"split": "indoor", "stem": "gone"}]}))
+    assert main(["mine-positives", "--data-root", str(data_root), "--replay", str(record)]) == 1
+    err = capsys.readouterr().err
+    assert "1 images of" in err and "indoor/gone" in err and "skyseg prepare-data" in err

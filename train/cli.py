@@ -45,6 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--top", type=int, default=64, help="how many images it keeps (default %(default)s)")
     p.add_argument("--data-root", type=Path, default=Path("data/sky"))
     p.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
+    p.add_argument("--replay", type=Path, metavar="RECORD",
+                   help="write the split from a kept record's chosen images instead of mining (train/mined/)")
     p.set_defaults(func=_mine_negatives)
 
     p = subparsers.add_parser("mine-positives",
@@ -61,6 +63,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="stems never mined, one per line, '#' comments (e.g. train/teacher_label_errors.txt)")
     p.add_argument("--data-root", type=Path, default=Path("data/sky"))
     p.add_argument("--threads", type=int, default=0, help="ONNX Runtime threads (0: all cores)")
+    p.add_argument("--replay", type=Path, metavar="RECORD",
+                   help="write the split from a kept record's chosen images instead of mining (train/mined/)")
     p.set_defaults(func=_mine_positives)
 
     p = subparsers.add_parser("train", help="train a model with MMEngine (resumes from WORK_DIR)")
@@ -123,7 +127,17 @@ def _pseudo_label(args: argparse.Namespace) -> int:
     return 0
 
 
+def _replay(args: argparse.Namespace) -> int:
+    from .mine_negatives import replay
+
+    chosen = replay(args.replay, args.data_root, args.out)
+    print(f"{len(chosen)} images of {args.replay} -> {args.data_root / args.out}")
+    return 0
+
+
 def _mine_negatives(args: argparse.Namespace) -> int:
+    if args.replay:
+        return _replay(args)
     from skyseg.contract import Contract
 
     from .mine_negatives import mine
@@ -139,6 +153,8 @@ def _mine_negatives(args: argparse.Namespace) -> int:
 
 
 def _mine_positives(args: argparse.Namespace) -> int:
+    if args.replay:
+        return _replay(args)
     from skyseg.contract import Contract
 
     from .mine_positives import mine

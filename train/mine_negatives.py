@@ -110,6 +110,27 @@ def mined_record(onnx: Path, splits: Sequence[str], top: int, ranked: Sequence, 
             "chosen": [asdict(n) for n in ranked[:top]], "ranked": [asdict(n) for n in ranked]}
 
 
+@dataclass(frozen=True)
+class Chosen:
+    split: str
+    stem: str
+
+
+def replay(record: Path, data_root: Path, name: str) -> list[Chosen]:
+    """Write split ``name`` from a kept record's ``chosen`` list (train/mined/), without the model
+    that mined it: a run's mined data rebuilt on a machine where that model no longer exists."""
+    kept = json.loads(Path(record).read_text())
+    chosen = [Chosen(c["split"], c["stem"]) for c in kept.get("chosen", [])]
+    check_request(sorted({c.split for c in chosen}), name, len(chosen))
+    missing = [f"{c.split}/{c.stem}" for c in chosen
+               if not (data_root / c.split / "images" / f"{c.stem}.jpg").is_file()]
+    if missing:
+        raise FileNotFoundError(f"{len(missing)} images of {record} are not under {data_root} "
+                                f"(run `skyseg prepare-data` first): {', '.join(missing[:3])}")
+    write_split(data_root, name, chosen, {**kept, "replayed_from": str(record)})
+    return chosen
+
+
 def write_split(data_root: Path, name: str, chosen: Sequence[Mined], record: dict) -> Path:
     """Copy the chosen images and labels into ``<data_root>/<name>`` (replacing an earlier mining)."""
     out = data_root / name

@@ -10,6 +10,8 @@
 #       --work-dir work_dirs/e34 --amp                  # E34
 #   skyseg export work_dirs/e34/iter_<last>.pth --config <E34 config> --out e34.onnx
 #   skyseg mine-positives --onnx e34.onnx --exclude train/teacher_label_errors.txt
+#   (or, without E34: skyseg mine-negatives --replay train/mined/hard_negatives.json and
+#    skyseg mine-positives --replay train/mined/hard_positives_e34.json --out hard_positives)
 #   skyseg train train/configs/experiments/bisenetv2_fcn_1xb4-distil-hardnegpos_sky-384x512-cpu.py \
 #       --work-dir work_dirs/e40 --amp
 _base_ = ['./bisenetv2_fcn_1xb4-distil-hardneg2_sky-384x512-cpu.py']
