@@ -44,7 +44,6 @@ def test_each_split_is_seen_its_weight_times_per_epoch(tmp_path):
     assert sample["data_samples"].gt_sem_seg.data.shape[-2:] == sample["inputs"].shape[-2:]
 
 
-
 def test_a_reviewed_list_of_wrong_labels_is_left_out_of_every_split(tmp_path):
     for name, count in [("a", 3), ("b", 2)]:
         _write_split(tmp_path, name, count)
@@ -61,6 +60,7 @@ def test_a_reviewed_list_of_wrong_labels_is_left_out_of_every_split(tmp_path):
 def test_the_shipped_list_of_wrong_labels_names_only_teacher_labelled_photos():
     stems = read_exclusions(REVIEWED)
     assert len(stems) >= 27 and all(s.startswith(("ocean_sun_", "mountain_sun_", "garden_sun_")) for s in stems)
+
 
 @pytest.mark.parametrize("weights,problem", [
     (dict(camvid_train=1, camvid_test=1), "camvid_test is held out"),
