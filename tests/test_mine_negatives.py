@@ -88,3 +88,10 @@ def test_replaying_a_record_whose_images_are_gone_names_them(data_root, capsys):
     assert main(["mine-positives", "--data-root", str(data_root), "--replay", str(record)]) == 1
     err = capsys.readouterr().err
     assert "1 images of" in err and "indoor/gone" in err and "skyseg prepare-data" in err
+
+
+def test_replaying_a_record_that_chooses_nothing_says_so(data_root, capsys):
+    record = data_root / "kept.json"
+    record.write_text(json.dumps({"chosen": []}))
+    assert main(["mine-negatives", "--data-root", str(data_root), "--replay", str(record)]) == 1
+    assert "chooses no images" in capsys.readouterr().err

@@ -121,6 +121,8 @@ def replay(record: Path, data_root: Path, name: str) -> list[Chosen]:
     that mined it: a run's mined data rebuilt on a machine where that model no longer exists."""
     kept = json.loads(Path(record).read_text())
     chosen = [Chosen(c["split"], c["stem"]) for c in kept.get("chosen", [])]
+    if not chosen:  # check_request would blame a --top the user never gave
+        raise ValueError(f"{record} chooses no images")
     check_request(sorted({c.split for c in chosen}), name, len(chosen))
     missing = [f"{c.split}/{c.stem}" for c in chosen
                if not (data_root / c.split / "images" / f"{c.stem}.jpg").is_file()]
