@@ -192,6 +192,20 @@ def test_time_limit_stops_with_a_checkpoint_that_resumes(tiny_run, tmp_path):
     assert (work_dir / "iter_4.pth").exists()
 
 
+def test_a_fine_tune_stopped_on_time_resumes_its_own_checkpoint(tiny_run, tmp_path):
+    """A config with ``load_from`` (every distilled recipe starts from the shipped weights): MMEngine
+    resumes *from load_from* when one is set, so the second call must drop it and continue from
+    the work_dir's checkpoint, not restart from (or fail on) the starting weights."""
+    config, start_dir = tiny_run
+    work_dir = tmp_path / "fine_tune"
+    options = {"load_from": str(start_dir / "iter_4.pth")}
+    train(config, work_dir, max_iters=3, time_limit=1e-6, options=options)
+    assert (work_dir / "last_checkpoint").read_text().endswith("iter_1.pth")
+    train(config, work_dir, max_iters=3, options=options)
+    assert "resumed epoch: 0, iter: 1" in _logs(work_dir)
+    assert (work_dir / "iter_3.pth").exists()
+
+
 def test_timed_poly_schedule_completes_on_time_and_ends_at_the_floor(tiny_run, tmp_path, monkeypatch, capsys):
     """TimedPolyLR: a schedule over wall time ends the run itself (max_iters is far away), with a
     checkpoint, the rate falling after its warm-up to near eta_min, and the progress bar counts its

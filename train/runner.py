@@ -87,6 +87,10 @@ def train(config: str | Path, work_dir: str | Path, data_root: str | None = None
     if time_limit:
         cfg.custom_hooks = [*(cfg.get("custom_hooks") or []), dict(type="TimeBudgetHook", seconds=time_limit)]
     cfg.resume = resume and (Path(work_dir) / "last_checkpoint").exists()
+    if cfg.resume:
+        # MMEngine resumes from load_from when one is set: a fine-tune's starting weights would
+        # restart the run (and fail: they carry no training state), not continue it.
+        cfg.load_from = None
     runner = Runner.from_cfg(cfg)
     with mmcompat.training_checkpoints():  # resume reads this work_dir's own checkpoints
         runner.train()
