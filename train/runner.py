@@ -100,7 +100,7 @@ def train(config: str | Path, work_dir: str | Path, data_root: str | None = None
 def _shorten_schedule(cfg, max_iters: int) -> None:
     cfg.train_cfg.max_iters = max_iters
     cfg.train_cfg.val_interval = max_iters + 1
-    for scheduler in cfg.param_scheduler:
+    for scheduler in cfg.get("param_scheduler") or []:  # None where TimedPolyLR sets the rate
         scheduler["end"] = min(scheduler.get("end", max_iters), max_iters)
         scheduler["begin"] = min(scheduler.get("begin", 0), max(max_iters - 1, 0))
     checkpoint = cfg.default_hooks.checkpoint
