@@ -8,7 +8,7 @@ import pytest
 from skyseg import samples
 from skyseg.train.device_bundle import training_splits
 from skyseg.train.runner import DEFAULT_CONFIG, load_config
-from skyseg.train.splits import read_exclusions
+from skyseg.train.splits import read_stem_list
 
 STAGE2_CONFIG = DEFAULT_CONFIG.parent / "bisenetv2_fcn_1xb4-1.6k-ft_sky-384x512.py"
 E11_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-2k-ft7-camvid_sky-384x512.py"
@@ -58,7 +58,7 @@ def test_a_reviewed_list_of_wrong_labels_is_left_out_of_every_split(tmp_path):
 
 
 def test_the_shipped_list_of_wrong_labels_names_only_teacher_labelled_photos():
-    stems = read_exclusions(REVIEWED)
+    stems = read_stem_list(REVIEWED)
     assert len(stems) >= 27 and all(s.startswith(("ocean_sun_", "mountain_sun_", "garden_sun_")) for s in stems)
 
 
@@ -132,3 +132,47 @@ def test_a_split_not_written_yet_is_named_with_the_command_that_writes_it(tmp_pa
     cfg = load_config(STAGE2_CONFIG, data_root=str(tmp_path))
     with pytest.raises(FileNotFoundError, match="no split hard_negatives under .*skyseg mine-negatives"):
         _build(cfg, split_weights=dict(a=1, hard_negatives=4))
+
+
+SCENE_CONFIG = EXPERIMENTS / "bisenetv2_fcn_1xb4-distil-hardnegpos-clean-scene_sky-384x512-cpu.py"
+INDOOR_PHOTOS = DEFAULT_CONFIG.parents[1] / "indoor_photos.txt"
+
+
+def test_scene_labels_come_from_the_split_or_the_reviewed_list_of_indoor_photos(tmp_path):
+    """SceneHead's labels: a split's own scene, or photo by photo for a mixed split; a split named in
+    no scene is unlabelled (-1, no scene loss). The label reaches the sample through the pipeline."""
+    for name in "abcd":
+        _write_split(tmp_path, name, 2)
+    indoor = tmp_path / "indoor.txt"
+    indoor.write_text("# rooms\nc_1  # a bedroom\n")
+    cfg = load_config(STAGE2_CONFIG, data_root=str(tmp_path))
+    dataset = _build(cfg, split_weights=dict(a=1, b=1, c=1, d=1),
+                     scenes=dict(indoor=("a",), outdoor=("b",), mixed=("c",), indoor_photos=str(indoor)))
+    labels = {Path(d.dataset.get_data_info(i)["img_path"]).stem: d.dataset.get_data_info(i)["indoor"]
+              for d in dataset.datasets for i in range(len(d.dataset))}
+    assert labels == dict(a_0=1, a_1=1, b_0=0, b_1=0, c_0=0, c_1=1, d_0=-1, d_1=-1)
+    assert [dataset[i]["data_samples"].metainfo["indoor"] for i in range(len(dataset))] == [1, 1, 0, 0, 0, 1, -1, -1]
+    assert "indoor" not in _build(cfg, split_weights=dict(a=1))[0]["data_samples"].metainfo  # no scenes: as before
+
+
+@pytest.mark.parametrize("scenes,problem", [
+    (dict(indoor=("a",), outdoor=("a",)), "a is both indoor and outdoor"),
+    (dict(indoor=("a", "z")), "names splits the mix does not train on: z"),
+    (dict(rooms=("a",)), r"scenes takes .* got \['rooms'\]"),
+    (dict(mixed=("a",)), "a 'mixed' split needs the list of its indoor photos"),
+])
+def test_a_wrong_scene_labelling_is_refused_by_name(tmp_path, scenes, problem):
+    _write_split(tmp_path, "a", 1)
+    cfg = load_config(STAGE2_CONFIG, data_root=str(tmp_path))
+    with pytest.raises(ValueError, match=problem):
+        _build(cfg, split_weights=dict(a=1), scenes=scenes)
+
+
+def test_the_scene_recipe_labels_every_split_it_trains_on():
+    """E44: no split of its mix is silently unlabelled, and the reviewed indoor list names only
+    ADE20K training photos (rooms), never a held-out or choosing-set photo."""
+    dataset = load_config(SCENE_CONFIG).train_dataloader.dataset
+    named = {s for key in ("indoor", "outdoor", "mixed") for s in dataset.scenes[key]}
+    assert named == set(dataset.split_weights)
+    rooms = read_stem_list(INDOOR_PHOTOS)
+    assert len(rooms) == 56 and all(s.startswith("ADE_train_") for s in rooms)

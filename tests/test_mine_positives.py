@@ -9,7 +9,7 @@ from skyseg.assets import DEFAULT_ONNX
 from skyseg.contract import Contract
 from skyseg.labels import IGNORE
 from skyseg.train.mine_positives import mine, score
-from skyseg.train.splits import read_exclusions
+from skyseg.train.splits import read_stem_list
 from skyseg_client.cli import main
 
 
@@ -51,9 +51,9 @@ def test_ignored_pixels_count_for_neither_side():
 def test_a_reviewed_label_error_is_never_mined(data_root, tmp_path):
     reviewed = tmp_path / "errors.txt"
     reviewed.write_text("# reviewed\nmissed  # the label is wrong\n\n")
-    assert read_exclusions(reviewed) == {"missed"}
+    assert read_stem_list(reviewed) == {"missed"}
     ranked = mine(DEFAULT_ONNX, Contract.from_onnx(DEFAULT_ONNX), data_root, ["outdoor"], "hard", top=1,
-                  threads=1, exclude=read_exclusions(reviewed))
+                  threads=1, exclude=read_stem_list(reviewed))
     assert [n.stem for n in ranked] == ["found"]
     assert json.loads((data_root / "hard" / "mined.json").read_text())["excluded"] == ["missed"]
 

@@ -7,7 +7,7 @@ import torch
 
 from skyseg import samples
 from skyseg.train import convert_data
-from skyseg.train.runner import DEFAULT_CONFIG, load_contract, train
+from skyseg.train.runner import DEFAULT_CONFIG, load_config, load_contract, train
 
 TINY_CONFIG = """
 _base_ = [{base!r}]
@@ -267,3 +267,38 @@ def test_timed_poly_schedule_keeps_its_spent_time_in_the_checkpoint(tiny_run, tm
     with mmcompat.training_checkpoints():
         saved = torch.load(work_dir / "iter_1.pth", map_location="cpu", weights_only=True)
     assert saved["message_hub"]["runtime_info"]["timed_poly_spent"] > 0
+
+
+def test_a_scene_head_trains_beside_the_sky_and_leaves_the_exported_network_alone(tmp_path):
+    """SceneHead (E44) in a real run: its loss is logged and learnt from the splits' scene labels,
+    with ``--max-iters`` shortening a wall-time (TimedPolyLR, no param_scheduler) recipe; the
+    checkpoint builds the served network strictly, without the head."""
+    from skyseg.convert.network import build_network, load_state_dict
+    config = tiny_dataset(tmp_path)
+    load_config(config)  # the stack's import fixes (mmcompat), then:
+    from skyseg.train import heads  # noqa: F401  (registers SceneHead, as the E44 config's custom_imports do)
+
+    for i in range(4):  # a second, "indoor" split: the generated scenes, darkened
+        image, sky = samples.render_labeled_scene(128, 96, seed=100 + i)
+        (tmp_path / "data/rooms/images").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "data/rooms/masks").mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(tmp_path / "data/rooms/images" / f"r{i}.jpg"), image // 3)
+        cv2.imwrite(str(tmp_path / "data/rooms/masks" / f"r{i}.png"), np.zeros(sky.shape, np.uint8))
+    pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"),
+                dict(type="RandomCrop", crop_size=(64, 64)), dict(type="PackSegInputs")]
+    options = {
+        "model.auxiliary_head": dict(_delete_=True, type="SceneHead", in_channels=128, in_index=4),
+        "train_dataloader.dataset": dict(
+            _delete_=True, type="WeightedSkySplits", data_root=str(tmp_path / "data"), pipeline=pipeline,
+            split_weights=dict(tiny=1, rooms=1), scenes=dict(outdoor=("tiny",), indoor=("rooms",))),
+        "param_scheduler": None, "train_cfg.max_iters": 100000,
+        "custom_hooks": [dict(type="TimedPolyLR", seconds=1e6)],
+    }
+    work_dir = train(config, tmp_path / "scene", max_iters=3, options=options)
+    assert (work_dir / "iter_3.pth").exists()
+    logged = [line for line in _logs(work_dir).splitlines() if "aux.loss_scene" in line]
+    assert len(logged) == 3 and "aux.acc_scene" in logged[-1]
+    state = torch.load(work_dir / "iter_3.pth", map_location="cpu", weights_only=False)["state_dict"]
+    assert state["auxiliary_head.classifier.weight"].abs().sum() > 0  # learnt from its zero start
+    assert not any(k.startswith("auxiliary_head") for k in load_state_dict(work_dir / "iter_3.pth"))
+    build_network(config, work_dir / "iter_3.pth")  # strict: the served network, nothing missing or extra

@@ -158,9 +158,9 @@ def _mine_positives(args: argparse.Namespace) -> int:
     from skyseg.contract import Contract
 
     from .mine_positives import mine
-    from .splits import read_exclusions
+    from .splits import read_stem_list
 
-    exclude = read_exclusions(args.exclude) if args.exclude else frozenset()
+    exclude = read_stem_list(args.exclude) if args.exclude else frozenset()
     ranked = mine(args.onnx, Contract.from_onnx(args.onnx), args.data_root, args.splits, args.out, args.top,
                   args.min_sky, args.threads, exclude)
     chosen = ranked[:args.top]

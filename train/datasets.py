@@ -7,29 +7,63 @@ from typing import Any, Mapping
 
 from mmengine.dataset import ConcatDataset
 from mmseg.datasets import BaseSegDataset
+from mmseg.datasets.transforms import PackSegInputs
 from mmseg.registry import DATASETS
 
 from skyseg.labels import CLASSES
 
-from .splits import is_held_out, read_exclusions
+from .splits import is_held_out, read_stem_list
+
+SCENES = ("indoor", "outdoor", "mixed")
+SCENE_KEY = "indoor"  # per-sample metainfo: 1 indoor, 0 outdoor, -1 not known (no scene loss)
 
 
 @DATASETS.register_module()
 class SkyDataset(BaseSegDataset):
-    """``<root>/<split>/images/*.jpg`` with ``<root>/<split>/masks/*.png`` (0 not_sky, 1 sky, 255 ignore)."""
+    """``<root>/<split>/images/*.jpg`` with ``<root>/<split>/masks/*.png`` (0 not_sky, 1 sky, 255 ignore).
+
+    ``scene`` gives every sample an image-level indoor label for :class:`SceneHead`: a split that
+    is all ``indoor`` or all ``outdoor``, or ``mixed``, where a photo is indoor if its stem is in
+    the reviewed list ``indoor_photos`` and outdoor otherwise."""
 
     METAINFO = dict(classes=CLASSES, palette=[[0, 0, 0], [70, 130, 180]])
 
     def __init__(self, img_suffix: str = ".jpg", seg_map_suffix: str = ".png",
-                 reduce_zero_label: bool = False, exclude: str | None = None, **kwargs) -> None:
-        self.excluded = read_exclusions(exclude) if exclude else frozenset()
+                 reduce_zero_label: bool = False, exclude: str | None = None,
+                 scene: str | None = None, indoor_photos: str | None = None, **kwargs) -> None:
+        if scene is not None and scene not in SCENES:
+            raise ValueError(f"SkyDataset: scene must be one of {SCENES} or None, got {scene!r}")
+        if scene == "mixed" and not indoor_photos:
+            raise ValueError("SkyDataset: a 'mixed' split needs the list of its indoor photos (indoor_photos)")
+        self.excluded = read_stem_list(exclude) if exclude else frozenset()
+        self.scene = scene
+        self.indoor_stems = read_stem_list(indoor_photos) if indoor_photos else frozenset()
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=reduce_zero_label, **kwargs)
 
     def load_data_list(self) -> list[dict]:
-        """The split's pairs, less the stems of ``exclude`` (a reviewed list of wrong labels)."""
-        pairs = super().load_data_list()
-        return [p for p in pairs if Path(p["img_path"]).stem not in self.excluded]
+        """The split's pairs, less the stems of ``exclude`` (a reviewed list of wrong labels), each
+        with its scene label."""
+        pairs = [p for p in super().load_data_list() if Path(p["img_path"]).stem not in self.excluded]
+        for pair in pairs:
+            pair[SCENE_KEY] = self._indoor(Path(pair["img_path"]).stem)
+        return pairs
+
+    def _indoor(self, stem: str) -> int:
+        if self.scene == "mixed":
+            return int(stem in self.indoor_stems)
+        return {"indoor": 1, "outdoor": 0}.get(self.scene, -1)
+
+
+def with_scene_meta(pipeline: list[dict]) -> list[dict]:
+    """``pipeline`` whose ``PackSegInputs`` also packs the scene label into each sample's metainfo."""
+    steps = [dict(t) for t in pipeline]
+    for step in steps:
+        if step.get("type") == "PackSegInputs":
+            keys = tuple(step.get("meta_keys", PackSegInputs().meta_keys))
+            step["meta_keys"] = keys if SCENE_KEY in keys else keys + (SCENE_KEY,)
+            return steps
+    raise ValueError(f"a scene-labelled pipeline needs a PackSegInputs step: {[t.get('type') for t in steps]}")
 
 
 def effective_pipeline(pipeline: list, augment: Mapping[str, Any] | None = None) -> list[dict]:
@@ -62,10 +96,13 @@ class WeightedSkySplits(ConcatDataset):
     replaces, instead of a list comprehension that every child must restate (MMEngine evaluates a
     comprehension in the file that writes it). Held-out splits are refused by name. ``augment``
     adds named transforms to ``pipeline`` (:func:`effective_pipeline`), so an experiment states only
-    what it changes; ``exclude`` names a list of image stems (wrong labels) no split trains on."""
+    what it changes; ``exclude`` names a list of image stems (wrong labels) no split trains on.
+    ``scenes`` (``dict(indoor=(splits), outdoor=(splits), mixed=(splits), indoor_photos=path)``)
+    labels each sample indoor or outdoor for a :class:`SceneHead`; a split in none is unlabelled."""
 
     def __init__(self, split_weights: dict[str, int], pipeline: list, data_root: str = "data/sky",
-                 augment: Mapping[str, Any] | None = None, exclude: str | None = None, **kwargs) -> None:
+                 augment: Mapping[str, Any] | None = None, exclude: str | None = None,
+                 scenes: Mapping[str, Any] | None = None, **kwargs) -> None:
         if not split_weights:
             raise ValueError("WeightedSkySplits: split_weights names no split")
         for name, weight in split_weights.items():
@@ -80,7 +117,32 @@ class WeightedSkySplits(ConcatDataset):
                 f"WeightedSkySplits: no split {', '.join(missing)} under {data_root}: `skyseg prepare-data` writes "
                 "the converted splits, `skyseg mine-negatives` and `skyseg mine-positives` the mined ones (docs/training.md)")
         pipeline = effective_pipeline(pipeline, augment)
+        split_scene, indoor_photos = _split_scenes(scenes, split_weights)
+        if scenes:
+            pipeline = with_scene_meta(pipeline)
         super().__init__([dict(type="RepeatDataset", times=int(weight),
                                dataset=dict(type="SkyDataset", data_root=data_root, pipeline=pipeline,
-                                            exclude=exclude, data_prefix=dict(img_path=f"{name}/images", seg_map_path=f"{name}/masks")))
+                                            exclude=exclude, scene=split_scene.get(name), indoor_photos=indoor_photos,
+                                            data_prefix=dict(img_path=f"{name}/images", seg_map_path=f"{name}/masks")))
                           for name, weight in split_weights.items()], **kwargs)
+
+
+def _split_scenes(scenes: Mapping[str, Any] | None, split_weights: Mapping[str, int]) -> tuple[dict[str, str], str | None]:
+    """``{split: scene}`` from ``WeightedSkySplits``' ``scenes``, and the list of indoor photos."""
+    if not scenes:
+        return {}, None
+    scenes = dict(scenes)
+    indoor_photos = scenes.pop("indoor_photos", None)
+    unknown = set(scenes) - set(SCENES)
+    if unknown:
+        raise ValueError(f"WeightedSkySplits: scenes takes {SCENES} and indoor_photos, got {sorted(unknown)}")
+    split_scene: dict[str, str] = {}
+    for scene, splits in scenes.items():
+        for split in splits:
+            if split in split_scene:
+                raise ValueError(f"WeightedSkySplits: {split} is both {split_scene[split]} and {scene}")
+            split_scene[split] = scene
+    strays = sorted(set(split_scene) - set(split_weights))
+    if strays:
+        raise ValueError(f"WeightedSkySplits: scenes names splits the mix does not train on: {', '.join(strays)}")
+    return split_scene, indoor_photos

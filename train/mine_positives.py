@@ -76,7 +76,7 @@ def mine(onnx: Path, contract: Contract, data_root: Path, splits: Sequence[str],
          top: int, min_sky: float = 0.05, threads: int = 0,
          exclude: frozenset[str] = frozenset()) -> list[Positive]:
     """Write the ``top`` images of ``splits`` whose sky the model most misses as split ``name``,
-    leaving out the stems in ``exclude`` (labels a person found wrong: :func:`splits.read_exclusions`)."""
+    leaving out the stems in ``exclude`` (labels a person found wrong: :func:`splits.read_stem_list`)."""
     check_request(splits, name, top)
     if not 0 < min_sky < 1:
         raise ValueError(f"--min-sky is a share of the labelled pixels in (0, 1), got {min_sky}")

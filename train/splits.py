@@ -12,8 +12,9 @@ def is_held_out(split: str) -> bool:
     return split in HELD_OUT or split.endswith(HELD_OUT_SUFFIX)
 
 
-def read_exclusions(path: str | Path) -> frozenset[str]:
-    """Image stems from a reviewed list (train/teacher_label_errors.txt): one per line, ``#`` starts
-    a comment. Mining skips them and a dataset given the list leaves them out."""
+def read_stem_list(path: str | Path) -> frozenset[str]:
+    """Image stems from a reviewed list: one per line, ``#`` starts a comment. The wrong labels
+    (train/teacher_label_errors.txt) that mining skips and datasets leave out, and the indoor
+    photos of a mixed split (train/indoor_photos.txt)."""
     stems = {line.split("#", 1)[0].strip() for line in Path(path).read_text().splitlines()}
     return frozenset(stems - {""})
