@@ -41,6 +41,11 @@ def register_export(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="inference checkpoint to write")
     p.set_defaults(func=_interpolate)
 
+    p = subparsers.add_parser("soup", help="the uniform average of several runs' weights (a model soup)")
+    p.add_argument("checkpoints", type=Path, nargs="+", help="checkpoints of one network, two or more")
+    p.add_argument("--out", type=Path, required=True, help="inference checkpoint to write")
+    p.set_defaults(func=_soup)
+
 
 #: Training images only; the teacher-labelled outdoor photos bring the blue, dusk and sunset skies
 #: whose activations the street sets never reach (skipped where not prepared).
@@ -196,6 +201,13 @@ def parity_images(pattern: str, count: int = 8) -> list[np.ndarray]:
     rng = np.random.default_rng(0)
     return [rng.integers(0, 256, (rng.integers(64, 700), rng.integers(64, 900), 3), dtype=np.uint8)
             for _ in range(count)]
+
+
+def _soup(args: argparse.Namespace) -> int:
+    from .network import average_weights
+
+    print(f"wrote {average_weights(args.checkpoints, args.out)}")
+    return 0
 
 
 def _interpolate(args: argparse.Namespace) -> int:

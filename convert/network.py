@@ -57,6 +57,25 @@ def save_inference_checkpoint(checkpoint: str | Path, out: str | Path, meta: dic
     return out
 
 
+def average_weights(checkpoints: list[str | Path], out: str | Path) -> Path:
+    """The uniform average of every float tensor of runs that share a start (a model soup, Wortsman
+    et al. 2022; train/EXPERIMENTS.md R22-R28): better on the choosing set than its members, and
+    the anchor of E45. Integer buffers come from the last checkpoint."""
+    if len(checkpoints) < 2:
+        raise ValueError(f"a soup needs two checkpoints or more, got {len(checkpoints)}")
+    states = [load_state_dict(c) for c in checkpoints]
+    first = states[0]
+    for path, state in zip(checkpoints[1:], states[1:]):
+        if set(state) != set(first) or any(state[k].shape != first[k].shape for k in first):
+            raise ValueError(f"{checkpoints[0]} and {path} are not the same network")
+    soup = {k: sum(s[k] for s in states) / len(states) if first[k].is_floating_point() else states[-1][k]
+            for k in first}
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"state_dict": soup, "meta": {"soup": [str(c) for c in checkpoints]}}, out)
+    return out
+
+
 def interpolate_weights(start: str | Path, finetuned: str | Path, alpha: float, out: str | Path) -> Path:
     """``alpha * finetuned + (1 - alpha) * start`` for every float tensor (WiSE-FT, Wortsman et al.
     2022): a fine-tuned network pulled back towards the one it started from keeps most of what it

@@ -254,6 +254,29 @@ def test_interpolated_weights_lie_between_the_start_and_the_fine_tuned_network(t
         interpolate_weights(work_dir / "iter_2.pth", other, 0.5, tmp_path / "x.pth")
 
 
+def test_a_soup_is_the_mean_of_its_runs_and_refuses_another_network(tiny_run, tmp_path, capsys):
+    """``skyseg soup`` (E45's anchor): every float tensor the mean of the checkpoints' tensors; one
+    checkpoint, or one of another network, is refused."""
+    from skyseg.convert.network import average_weights, load_state_dict
+    from skyseg_client.cli import main
+
+    _, work_dir = tiny_run
+    paths = [work_dir / "iter_2.pth", work_dir / "iter_4.pth", work_dir / "iter_4.pth"]
+    runs = [load_state_dict(p) for p in paths]
+    assert main(["soup", *map(str, paths), "--out", str(tmp_path / "soup.pth")]) == 0
+    soup = load_state_dict(tmp_path / "soup.pth")
+    for key, value in soup.items():
+        if value.is_floating_point():
+            assert torch.allclose(value, (runs[0][key] + 2 * runs[1][key]) / 3, atol=1e-6), key
+    assert any(not torch.equal(soup[k], runs[1][k]) for k in soup if soup[k].is_floating_point())
+    with pytest.raises(ValueError, match="two checkpoints or more"):
+        average_weights(paths[:1], tmp_path / "x.pth")
+    other = tmp_path / "other.pth"
+    torch.save({"state_dict": {k: v for k, v in runs[1].items() if k != next(iter(runs[1]))}}, other)
+    with pytest.raises(ValueError, match="not the same network"):
+        average_weights([paths[0], other], tmp_path / "x.pth")
+
+
 def test_timed_poly_schedule_keeps_its_spent_time_in_the_checkpoint(tiny_run, tmp_path):
     """A run cut short (here by --time-limit) saves the schedule's spent seconds with the message
     hub, which MMEngine restores on resume: the schedule goes on where it was, not from the top."""
