@@ -22,7 +22,8 @@ SCENE_KEY = "indoor"  # per-sample metainfo: 1 indoor, 0 outdoor, -1 not known (
 class SkyDataset(BaseSegDataset):
     """``<root>/<split>/images/*.jpg`` with ``<root>/<split>/masks/*.png`` (0 not_sky, 1 sky, 255 ignore).
 
-    ``scene`` gives every sample an image-level indoor label for :class:`SceneHead`: a split that
+    ``scene`` gives every sample an image-level indoor label (for ``SceneHead`` and
+    ``AnchoredEncoderDecoder``, train/heads.py and train/anchor.py): a split that
     is all ``indoor`` or all ``outdoor``, or ``mixed``, where a photo is indoor if its stem is in
     the reviewed list ``indoor_photos`` and outdoor otherwise."""
 
@@ -98,7 +99,7 @@ class WeightedSkySplits(ConcatDataset):
     adds named transforms to ``pipeline`` (:func:`effective_pipeline`), so an experiment states only
     what it changes; ``exclude`` names a list of image stems (wrong labels) no split trains on.
     ``scenes`` (``dict(indoor=(splits), outdoor=(splits), mixed=(splits), indoor_photos=path)``)
-    labels each sample indoor or outdoor for a :class:`SceneHead`; a split in none is unlabelled."""
+    labels each sample indoor or outdoor (``SkyDataset``'s ``scene``); a split in none is unlabelled."""
 
     def __init__(self, split_weights: dict[str, int], pipeline: list, data_root: str = "data/sky",
                  augment: Mapping[str, Any] | None = None, exclude: str | None = None,
