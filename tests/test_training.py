@@ -292,7 +292,7 @@ def test_timed_poly_schedule_keeps_its_spent_time_in_the_checkpoint(tiny_run, tm
     assert saved["message_hub"]["runtime_info"]["timed_poly_spent"] > 0
 
 
-def test_a_scene_head_trains_beside_the_sky_and_leaves_the_exported_network_alone(tmp_path):
+def test_a_scene_head_trains_beside_the_sky_and_leaves_the_exported_network_alone(tmp_path, write_pair):
     """SceneHead (E44) in a real run: its loss is logged and learnt from the splits' scene labels,
     with ``--max-iters`` shortening a wall-time (TimedPolyLR, no param_scheduler) recipe; the
     checkpoint builds the served network strictly, without the head."""
@@ -301,12 +301,9 @@ def test_a_scene_head_trains_beside_the_sky_and_leaves_the_exported_network_alon
     load_config(config)  # the stack's import fixes (mmcompat), then:
     from skyseg.train import heads  # noqa: F401  (registers SceneHead, as the E44 config's custom_imports do)
 
-    for i in range(4):  # a second, "indoor" split: the generated scenes, darkened
+    for i in range(4):  # a second, "indoor" split: the generated scenes, darkened, without sky
         image, sky = samples.render_labeled_scene(128, 96, seed=100 + i)
-        (tmp_path / "data/rooms/images").mkdir(parents=True, exist_ok=True)
-        (tmp_path / "data/rooms/masks").mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(tmp_path / "data/rooms/images" / f"r{i}.jpg"), image // 3)
-        cv2.imwrite(str(tmp_path / "data/rooms/masks" / f"r{i}.png"), np.zeros(sky.shape, np.uint8))
+        write_pair(tmp_path / "data", "rooms", f"r{i}", image // 3, np.zeros(sky.shape, np.uint8))
     pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"),
                 dict(type="RandomCrop", crop_size=(64, 64)), dict(type="PackSegInputs")]
     options = {
