@@ -176,3 +176,36 @@ def test_the_scene_recipe_labels_every_split_it_trains_on():
     assert named == set(dataset.split_weights)
     rooms = read_stem_list(INDOOR_PHOTOS)
     assert len(rooms) == 56 and all(s.startswith("ADE_train_") for s in rooms)
+
+
+SOFT_CONFIG = EXPERIMENTS / "bisenetv2_fcn_1xb4-distil-soft_sky-384x512-cpu.py"
+
+
+def test_a_soft_split_marks_its_samples_and_packs_the_mark(tmp_path):
+    """SoftTargetFCNHead tells a probability mask from a class mask by the sample's ``soft_label``;
+    it reaches the sample through the pipeline, and a mix without soft splits packs nothing new."""
+    for name in "ab":
+        _write_split(tmp_path, name, 2)
+    cfg = load_config(SOFT_CONFIG, data_root=str(tmp_path))
+    dataset = _build(cfg, split_weights=dict(a=1, b=1), soft_splits=("b",), augment=None)
+    assert [dataset[i]["data_samples"].metainfo["soft_label"] for i in range(len(dataset))] == [0, 0, 1, 1]
+    assert "soft_label" not in _build(cfg, split_weights=dict(a=1), soft_splits=(), augment=None)[0]["data_samples"].metainfo
+
+
+def test_a_soft_split_the_mix_does_not_train_on_is_refused_by_name(tmp_path):
+    _write_split(tmp_path, "a", 1)
+    cfg = load_config(SOFT_CONFIG, data_root=str(tmp_path))
+    with pytest.raises(ValueError, match="soft_splits names z, which split_weights does not train on"):
+        _build(cfg, split_weights=dict(a=1), soft_splits=("z",), augment=None)
+
+
+def test_the_soft_recipe_is_e41_with_only_the_teacher_photos_swapped_for_their_soft_labels():
+    """E46 is one change from E41: the same mix and weights, sun_outdoor read as sun_outdoor_soft."""
+    e41 = load_config(EXPERIMENTS / "bisenetv2_fcn_1xb4-distil-hardnegpos-clean_sky-384x512-cpu.py")
+    e46 = load_config(SOFT_CONFIG)
+    mix41 = dict(e41.train_dataloader.dataset.split_weights)
+    mix41["sun_outdoor_soft"] = mix41.pop("sun_outdoor")
+    assert dict(e46.train_dataloader.dataset.split_weights) == mix41
+    assert tuple(e46.train_dataloader.dataset.soft_splits) == ("sun_outdoor_soft",)
+    assert "sun_outdoor_soft" in e46.train_dataloader.dataset.augment.upward.splits
+    assert e46.model.decode_head.type == "SoftTargetFCNHead"

@@ -70,3 +70,66 @@ def test_the_head_learns_to_tell_rooms_from_outdoors_through_the_pooled_features
         losses["loss_scene"].backward()
         optimizer.step()
     assert losses["acc_scene"].item() == 100.0 and losses["loss_scene"].item() < 0.1
+
+
+SOFT_CONFIG = DEFAULT_CONFIG.parent / "experiments" / "bisenetv2_fcn_1xb4-distil-soft_sky-384x512-cpu.py"
+
+
+def _decode_heads():
+    """The E46 recipe's decode head and the plain FCNHead of the same config, same weights."""
+    cfg = load_config(SOFT_CONFIG)
+    from mmseg.registry import MODELS
+
+    torch.manual_seed(0)
+    soft = MODELS.build(cfg.model.decode_head)
+    plain = MODELS.build({**cfg.model.decode_head, "type": "FCNHead"})
+    plain.load_state_dict(soft.state_dict())  # strict: the served head, nothing added
+    return soft, plain
+
+
+def _labelled(masks, soft_flags):
+    from mmengine.structures import PixelData
+
+    samples = []
+    for mask, soft in zip(masks, soft_flags):
+        sample = SegDataSample(gt_sem_seg=PixelData(data=torch.as_tensor(mask)[None].long()))
+        if soft is not None:
+            sample.set_metainfo(dict(soft_label=soft))
+        samples.append(sample)
+    return samples
+
+
+def test_without_soft_samples_the_head_loses_exactly_what_fcnhead_does():
+    soft, plain = _decode_heads()
+    g = torch.Generator().manual_seed(1)
+    logits = torch.randn(2, 2, 6, 8, generator=g)
+    masks = [torch.randint(0, 2, (12, 16), generator=g) for _ in range(2)]
+    masks[0][:3] = 255
+    ours, theirs = soft.loss_by_feat(logits, _labelled(masks, [0, None])), plain.loss_by_feat(logits, _labelled(masks, [0, None]))
+    assert ours["loss_soft"].item() == 0.0
+    for key, value in theirs.items():
+        assert torch.allclose(ours[key], value), key
+
+
+def test_a_soft_sample_learns_the_teachers_probability_not_a_class():
+    """A soft sample's mask is p(sky) * 254: its hard losses ignore it, and its soft cross-entropy
+    is -(q log p + (1 - q) log(1 - p)) over its labelled pixels, divided by the batch's pixels."""
+    from skyseg.labels import SOFT_SCALE
+
+    soft, _ = _decode_heads()
+    logits = torch.zeros(1, 2, 4, 4)  # p(sky) 0.5 everywhere
+    mask = torch.full((4, 4), 127)     # q = 0.5
+    mask[0] = 255                      # ignored row
+    losses = soft.loss_by_feat(logits, _labelled([mask], [1]))
+    assert losses["loss_soft"].item() == pytest.approx(12 / 16 * torch.log(torch.tensor(2.0)).item(), rel=1e-3)
+    assert all(losses[k].item() == 0.0 for k in losses if k not in ("loss_soft", "acc_seg"))
+
+    logits = torch.zeros(1, 2, 4, 4, requires_grad=True)
+    target = torch.full((4, 4), round(0.8 * SOFT_SCALE))
+    optimizer = torch.optim.SGD([logits], lr=20.0)
+    for _ in range(300):
+        optimizer.zero_grad()
+        soft.loss_by_feat(logits, _labelled([target], [1]))["loss_soft"].backward()
+        optimizer.step()
+    p_sky = logits.softmax(1)[0, 1]
+    assert torch.allclose(p_sky, torch.full_like(p_sky, 0.8), atol=0.01)  # calibrated to q, not pushed to 1

@@ -66,3 +66,22 @@ def test_labels_of_another_teacher_are_not_mixed_in(teacher, tmp_path):
     other.write_bytes(teacher.read_bytes() + b"\0")
     with pytest.raises(ValueError, match="holds labels of another teacher"):
         pseudo_label.label_folders(other, [tmp_path / "photos"], out)
+
+
+def test_soft_labels_keep_the_teachers_probability_and_its_unsure_band():
+    """The soft split's mask is p(sky) * SOFT_SCALE wherever the hard one is not ignored for where
+    it is: the 0.3-0.7 band becomes a target instead of being ignored."""
+    from skyseg.labels import SOFT_SCALE
+
+    prob = np.zeros((100, 40), np.uint8)
+    prob[:30] = 255
+    prob[30:40] = 128
+    prob[60:70, :10] = 250     # misplaced sky (starts below half the height): ignored in both
+    prob[85:, :5] = 200        # sky in the bottom fifth: ignored in both
+    soft = convert_data.soft_pseudo_labels(prob)
+    hard = convert_data.pseudo_labels(prob)
+    assert (soft[:30] == SOFT_SCALE).all() and (soft[30:40] == round(128 / 255 * SOFT_SCALE)).all()
+    assert (hard[30:40] == IGNORE).all()
+    assert (soft[60:70, :10] == IGNORE).all() and (soft[85:, :5] == IGNORE).all()
+    assert (soft[40:60] == 0).all() and (soft[85:, 5:] == 0).all()
+    assert ((hard == IGNORE) | (soft != IGNORE)).all()  # soft ignores nothing the hard labels keep

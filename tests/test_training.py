@@ -322,3 +322,34 @@ def test_a_scene_head_trains_beside_the_sky_and_leaves_the_exported_network_alon
     assert state["auxiliary_head.classifier.weight"].abs().sum() > 0  # learnt from its zero start
     assert not any(k.startswith("auxiliary_head") for k in load_state_dict(work_dir / "iter_3.pth"))
     build_network(config, work_dir / "iter_3.pth")  # strict: the served network, nothing missing or extra
+
+
+def test_a_soft_split_trains_through_its_own_loss_and_exports_the_plain_network(tmp_path, write_pair):
+    """E46's loss in a real run: a split of probability masks (p(sky) * 254) beside a hard one;
+    ``loss_soft`` is logged and finite, and the checkpoint builds the served network strictly. A
+    model whose auxiliary FCN heads would read those masks as classes is refused by name first."""
+    from skyseg.convert.network import build_network
+    from skyseg.labels import SOFT_SCALE
+    config = tiny_dataset(tmp_path)
+    load_config(config)
+    from skyseg.train import heads  # noqa: F401  (registers SoftTargetFCNHead, as E46's custom_imports do)
+
+    for i in range(4):  # the generated scenes with a teacher-like probability: 0.9 on sky, 0.1 elsewhere
+        image, sky = samples.render_labeled_scene(128, 96, seed=200 + i)
+        write_pair(tmp_path / "data", "soft", f"s{i}", image,
+                   np.where(sky > 0, round(0.9 * SOFT_SCALE), round(0.1 * SOFT_SCALE)).astype(np.uint8))
+    pipeline = [dict(type="LoadImageFromFile"), dict(type="LoadAnnotations"),
+                dict(type="RandomCrop", crop_size=(64, 64)), dict(type="PackSegInputs")]
+    options = {
+        "model.decode_head.type": "SoftTargetFCNHead",
+        "train_dataloader.dataset": dict(
+            _delete_=True, type="WeightedSkySplits", data_root=str(tmp_path / "data"), pipeline=pipeline,
+            split_weights=dict(tiny=1, soft=1), soft_splits=("soft",)),
+    }
+    with pytest.raises(ValueError, match="no auxiliary segmentation heads"):
+        train(config, tmp_path / "refused", max_iters=3, options=options)
+    work_dir = train(config, tmp_path / "soft_run", max_iters=3, options={**options, "model.auxiliary_head": None})
+    logged = [line for line in _logs(work_dir).splitlines() if "decode.loss_soft" in line]
+    assert len(logged) == 3 and "nan" not in " ".join(logged)
+    assert any(float(line.split("decode.loss_soft: ")[1].split()[0]) > 0 for line in logged)
+    build_network(config, work_dir / "iter_3.pth")  # strict: the served network, nothing missing or extra

@@ -15,7 +15,7 @@ import cv2
 import numpy as np
 from tqdm import tqdm
 
-from skyseg.labels import IGNORE, NOT_SKY, SKY
+from skyseg.labels import IGNORE, NOT_SKY, SKY, SOFT_SCALE
 
 LabelMap = Callable[[np.ndarray], np.ndarray]
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
@@ -66,13 +66,30 @@ def pseudo_labels(prob: np.ndarray, high: float = PSEUDO_HIGH, low: float = PSEU
     out = np.full(p.shape, IGNORE, np.uint8)
     out[p < low] = NOT_SKY
     out[p >= high] = SKY
+    out[misplaced_sky(p) & (out == SKY)] = IGNORE
+    return out
+
+
+def soft_pseudo_labels(prob: np.ndarray, low: float = PSEUDO_LOW) -> np.ndarray:
+    """The teacher's probability itself as the target (``SOFT_SCALE`` = p 1), its unsure band
+    included; where sky cannot be, as in :func:`pseudo_labels`, anything the teacher gives p >= ``low``
+    is ignored."""
+    p = prob.astype(np.float32) / 255.0
+    out = np.rint(p * SOFT_SCALE).astype(np.uint8)
+    out[misplaced_sky(p) & (p >= low)] = IGNORE
+    return out
+
+
+def misplaced_sky(p: np.ndarray) -> np.ndarray:
+    """Where the teacher's sky is surf, snowfields, mist or a reflection: regions (p >= 0.5) that
+    start below ``PSEUDO_TOP_SHARE`` of the height, and the bottom ``PSEUDO_BOTTOM`` of the image."""
     h = p.shape[0]
+    out = np.zeros(p.shape, bool)
     regions, labels, stats, _ = cv2.connectedComponentsWithStats((p >= 0.5).astype(np.uint8), connectivity=8)
     for region in range(1, regions):
         if stats[region, cv2.CC_STAT_TOP] >= PSEUDO_TOP_SHARE * h:
-            out[(labels == region) & (out == SKY)] = IGNORE
-    bottom = out[int(round(h * (1 - PSEUDO_BOTTOM))):]
-    bottom[bottom == SKY] = IGNORE
+            out[labels == region] = True
+    out[int(round(h * (1 - PSEUDO_BOTTOM))):] = True
     return out
 
 
@@ -215,16 +232,18 @@ def convert_idd_lite(root: Path, out_root: Path) -> dict[str, int]:
 
 
 def convert_pseudo(images: Path, probs: Path, out_root: Path, name: str,
-                   keep: Callable[[str], bool] = lambda scene: True) -> dict[str, int]:
+                   keep: Callable[[str], bool] = lambda scene: True, soft: bool = False) -> dict[str, int]:
     """Photos labelled by ``skyseg pseudo-label`` (``probs`` mirrors ``images``) -> ``name``; only
-    those whose scene (the folder they are in) ``keep`` accepts."""
+    those whose scene (the folder they are in) ``keep`` accepts. ``soft`` writes the teacher's
+    probability (:func:`soft_pseudo_labels`) instead of its confident pixels."""
     pairs = [(image, probs / image.relative_to(images).with_suffix(".png"))
              for image in images_under(images) if keep(image.parent.name)]
     missing = [str(p) for _, p in pairs if not p.exists()]
     if missing:
         raise FileNotFoundError(f"{len(missing)} photos under {images} have no teacher label (first: {missing[0]}); "
                                 f"run `skyseg pseudo-label {images}` first")
-    return {name: write_pairs(pairs, pseudo_labels, out_root / name, name, stem_of=_scene_stem)}
+    return {name: write_pairs(pairs, soft_pseudo_labels if soft else pseudo_labels, out_root / name, name,
+                              stem_of=_scene_stem)}
 
 
 def convert_no_sky(images: Path, out_root: Path, name: str) -> dict[str, int]:
@@ -268,6 +287,9 @@ def prepare_shared(shared_data: Path, out_root: Path, pseudo: Path | None = Path
         if pseudo is not None and (pseudo / "prob").is_dir():
             counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_outdoor",
                                          keep=lambda scene: scene not in SUN_UNLICENSED))
+            # the same photos with the teacher's probability as a soft target (E46)
+            counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_outdoor_soft",
+                                         keep=lambda scene: scene not in SUN_UNLICENSED, soft=True))
             counts.update(convert_pseudo(sun / "mixed", pseudo / "prob" / "mixed", out_root, "sun_mixed"))
             # measured only (E18), never in a shipped recipe: the photos' licence is unknown
             counts.update(convert_pseudo(sun / "outdoor", pseudo / "prob" / "outdoor", out_root, "sun_campus",

@@ -16,6 +16,7 @@ from .splits import is_held_out, read_stem_list
 
 SCENES = ("indoor", "outdoor", "mixed")
 SCENE_KEY = "indoor"  # per-sample metainfo: 1 indoor, 0 outdoor, -1 not known (no scene loss)
+SOFT_KEY = "soft_label"  # per-sample metainfo: 1 when the mask holds p(sky) (skyseg.labels.SOFT_SCALE)
 
 
 @DATASETS.register_module()
@@ -25,19 +26,23 @@ class SkyDataset(BaseSegDataset):
     ``scene`` gives every sample an image-level indoor label (for ``SceneHead`` and
     ``AnchoredEncoderDecoder``, train/heads.py and train/anchor.py): a split that
     is all ``indoor`` or all ``outdoor``, or ``mixed``, where a photo is indoor if its stem is in
-    the reviewed list ``indoor_photos`` and outdoor otherwise."""
+    the reviewed list ``indoor_photos`` and outdoor otherwise. ``soft`` marks a split whose masks
+    hold the teacher's probability (``skyseg prepare-data``'s ``*_soft`` splits), for
+    ``SoftTargetFCNHead`` (train/heads.py)."""
 
     METAINFO = dict(classes=CLASSES, palette=[[0, 0, 0], [70, 130, 180]])
 
     def __init__(self, img_suffix: str = ".jpg", seg_map_suffix: str = ".png",
                  reduce_zero_label: bool = False, exclude: str | None = None,
-                 scene: str | None = None, indoor_photos: str | None = None, **kwargs) -> None:
+                 scene: str | None = None, indoor_photos: str | None = None, soft: bool = False,
+                 **kwargs) -> None:
         if scene is not None and scene not in SCENES:
             raise ValueError(f"SkyDataset: scene must be one of {SCENES} or None, got {scene!r}")
         if scene == "mixed" and not indoor_photos:
             raise ValueError("SkyDataset: a 'mixed' split needs the list of its indoor photos (indoor_photos)")
         self.excluded = read_stem_list(exclude) if exclude else frozenset()
         self.scene = scene
+        self.soft = bool(soft)
         self.indoor_stems = read_stem_list(indoor_photos) if indoor_photos else frozenset()
         super().__init__(img_suffix=img_suffix, seg_map_suffix=seg_map_suffix,
                          reduce_zero_label=reduce_zero_label, **kwargs)
@@ -48,6 +53,7 @@ class SkyDataset(BaseSegDataset):
         pairs = [p for p in super().load_data_list() if Path(p["img_path"]).stem not in self.excluded]
         for pair in pairs:
             pair[SCENE_KEY] = self._indoor(Path(pair["img_path"]).stem)
+            pair[SOFT_KEY] = int(self.soft)
         return pairs
 
     def _indoor(self, stem: str) -> int:
@@ -56,15 +62,16 @@ class SkyDataset(BaseSegDataset):
         return {"indoor": 1, "outdoor": 0}.get(self.scene, -1)
 
 
-def with_scene_meta(pipeline: list[dict]) -> list[dict]:
-    """``pipeline`` whose ``PackSegInputs`` also packs the scene label into each sample's metainfo."""
+def with_meta_keys(pipeline: list[dict], *keys: str) -> list[dict]:
+    """``pipeline`` whose ``PackSegInputs`` also packs ``keys`` (per-sample labels such as the
+    scene) into each sample's metainfo."""
     steps = [dict(t) for t in pipeline]
     for step in steps:
         if step.get("type") == "PackSegInputs":
-            keys = tuple(step.get("meta_keys", PackSegInputs().meta_keys))
-            step["meta_keys"] = keys if SCENE_KEY in keys else keys + (SCENE_KEY,)
+            packed = tuple(step.get("meta_keys", PackSegInputs().meta_keys))
+            step["meta_keys"] = packed + tuple(k for k in keys if k not in packed)
             return steps
-    raise ValueError(f"a scene-labelled pipeline needs a PackSegInputs step: {[t.get('type') for t in steps]}")
+    raise ValueError(f"a pipeline that packs {keys} needs a PackSegInputs step: {[t.get('type') for t in steps]}")
 
 
 def effective_pipeline(pipeline: list, augment: Mapping[str, Any] | None = None) -> list[dict]:
@@ -99,11 +106,14 @@ class WeightedSkySplits(ConcatDataset):
     adds named transforms to ``pipeline`` (:func:`effective_pipeline`), so an experiment states only
     what it changes; ``exclude`` names a list of image stems (wrong labels) no split trains on.
     ``scenes`` (``dict(indoor=(splits), outdoor=(splits), mixed=(splits), indoor_photos=path)``)
-    labels each sample indoor or outdoor (``SkyDataset``'s ``scene``); a split in none is unlabelled."""
+    labels each sample indoor or outdoor (``SkyDataset``'s ``scene``); a split in none is unlabelled.
+    ``soft_splits`` names the splits whose masks are the teacher's probability (``SkyDataset``'s
+    ``soft``): a model trained on one needs ``SoftTargetFCNHead``."""
 
     def __init__(self, split_weights: dict[str, int], pipeline: list, data_root: str = "data/sky",
                  augment: Mapping[str, Any] | None = None, exclude: str | None = None,
-                 scenes: Mapping[str, Any] | None = None, **kwargs) -> None:
+                 scenes: Mapping[str, Any] | None = None, soft_splits: tuple[str, ...] = (),
+                 **kwargs) -> None:
         if not split_weights:
             raise ValueError("WeightedSkySplits: split_weights names no split")
         for name, weight in split_weights.items():
@@ -117,13 +127,20 @@ class WeightedSkySplits(ConcatDataset):
             raise FileNotFoundError(
                 f"WeightedSkySplits: no split {', '.join(missing)} under {data_root}: `skyseg prepare-data` writes "
                 "the converted splits, `skyseg mine-negatives` and `skyseg mine-positives` the mined ones (docs/training.md)")
+        untrained = sorted(set(soft_splits) - set(split_weights))
+        if untrained:
+            raise ValueError(f"WeightedSkySplits: soft_splits names {', '.join(untrained)}, which split_weights "
+                             "does not train on")
         pipeline = effective_pipeline(pipeline, augment)
         split_scene, indoor_photos = _split_scenes(scenes, split_weights)
         if scenes:
-            pipeline = with_scene_meta(pipeline)
+            pipeline = with_meta_keys(pipeline, SCENE_KEY)
+        if soft_splits:
+            pipeline = with_meta_keys(pipeline, SOFT_KEY)
         super().__init__([dict(type="RepeatDataset", times=int(weight),
                                dataset=dict(type="SkyDataset", data_root=data_root, pipeline=pipeline,
                                             exclude=exclude, scene=split_scene.get(name), indoor_photos=indoor_photos,
+                                            soft=name in soft_splits,
                                             data_prefix=dict(img_path=f"{name}/images", seg_map_path=f"{name}/masks")))
                           for name, weight in split_weights.items()], **kwargs)
 

@@ -69,6 +69,7 @@ def train(config: str | Path, work_dir: str | Path, data_root: str | None = None
     from mmengine.runner import Runner
 
     cfg = load_config(config, data_root, options)
+    check_soft_targets(cfg)
     cfg.work_dir = str(work_dir)
     if max_iters:
         _shorten_schedule(cfg, max_iters)
@@ -95,6 +96,24 @@ def train(config: str | Path, work_dir: str | Path, data_root: str | None = None
     with mmcompat.training_checkpoints():  # resume reads this work_dir's own checkpoints
         runner.train()
     return Path(work_dir)
+
+
+def check_soft_targets(cfg) -> None:
+    """Refuse a mix with soft splits (masks of p(sky) * 254) that a head would read as class
+    indices: only ``SoftTargetFCNHead`` knows them, so it must be the decode head and no auxiliary
+    segmentation head may see them (PyTorch's error would be "Target 229 is out of bounds")."""
+    soft = [s for d in config_dicts(cfg.get("train_dataloader")) for s in (d.get("soft_splits") or ())]
+    if not soft:
+        return
+    model = cfg.get("model") or {}
+    decode = (model.get("decode_head") or {}).get("type")
+    aux = model.get("auxiliary_head")
+    aux_types = [h.get("type") for h in (aux if isinstance(aux, (list, tuple)) else [aux]) if h]
+    reading = [t for t in aux_types if t != "SceneHead"]
+    if decode != "SoftTargetFCNHead" or reading:
+        raise ValueError(f"soft splits {', '.join(soft)} hold p(sky), not classes: they need "
+                         f"model.decode_head type SoftTargetFCNHead (got {decode}) and no auxiliary segmentation "
+                         f"heads (got {', '.join(reading) or 'none'})")
 
 
 def _shorten_schedule(cfg, max_iters: int) -> None:
