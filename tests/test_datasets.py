@@ -195,7 +195,7 @@ def test_a_soft_split_marks_its_samples_and_packs_the_mark(tmp_path):
 def test_a_soft_split_the_mix_does_not_train_on_is_refused_by_name(tmp_path):
     _write_split(tmp_path, "a", 1)
     cfg = load_config(SOFT_CONFIG, data_root=str(tmp_path))
-    with pytest.raises(ValueError, match="soft_splits names z, which split_weights does not train on"):
+    with pytest.raises(ValueError, match="soft_splits names splits the mix does not train on: z"):
         _build(cfg, split_weights=dict(a=1), soft_splits=("z",), augment=None)
 
 

@@ -3,7 +3,7 @@ MMSeg's DATASETS registry."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Iterable, Mapping
 
 from mmengine.dataset import ConcatDataset
 from mmseg.datasets import BaseSegDataset
@@ -127,10 +127,7 @@ class WeightedSkySplits(ConcatDataset):
             raise FileNotFoundError(
                 f"WeightedSkySplits: no split {', '.join(missing)} under {data_root}: `skyseg prepare-data` writes "
                 "the converted splits, `skyseg mine-negatives` and `skyseg mine-positives` the mined ones (docs/training.md)")
-        untrained = sorted(set(soft_splits) - set(split_weights))
-        if untrained:
-            raise ValueError(f"WeightedSkySplits: soft_splits names {', '.join(untrained)}, which split_weights "
-                             "does not train on")
+        _refuse_untrained("soft_splits", soft_splits, split_weights)
         pipeline = effective_pipeline(pipeline, augment)
         split_scene, indoor_photos = _split_scenes(scenes, split_weights)
         if scenes:
@@ -160,7 +157,12 @@ def _split_scenes(scenes: Mapping[str, Any] | None, split_weights: Mapping[str, 
             if split in split_scene:
                 raise ValueError(f"WeightedSkySplits: {split} is both {split_scene[split]} and {scene}")
             split_scene[split] = scene
-    strays = sorted(set(split_scene) - set(split_weights))
-    if strays:
-        raise ValueError(f"WeightedSkySplits: scenes names splits the mix does not train on: {', '.join(strays)}")
+    _refuse_untrained("scenes", split_scene, split_weights)
     return split_scene, indoor_photos
+
+
+def _refuse_untrained(setting: str, splits: Iterable[str], split_weights: Mapping[str, int]) -> None:
+    """A ``setting`` that names a split the mix does not train on is a typo or a stale config."""
+    strays = sorted(set(splits) - set(split_weights))
+    if strays:
+        raise ValueError(f"WeightedSkySplits: {setting} names splits the mix does not train on: {', '.join(strays)}")
